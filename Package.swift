@@ -1,0 +1,51 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "mico-auth-proxy",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mico-auth-proxy", targets: ["mico-auth-proxy"]),
+        .library(name: "MicoAuthProxy", targets: ["MicoAuthProxy"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+    ],
+    targets: [
+        // OpenSSL from Debian's libssl-dev, with shims for the macros Swift cannot import.
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // Pure HTTP/1.1 framing: bytes in, heads and body events out. No I/O, no clocks.
+        .target(name: "MicoHTTP"),
+        // Sockets, listeners, Dispatch-driven readiness, TLS over OpenSSL.
+        .target(name: "MicoIO", dependencies: ["COpenSSL"]),
+        // Configuration, token, policy, forwarding, admin endpoints, the mock API.
+        .target(
+            name: "MicoAuthProxy",
+            dependencies: [
+                "MicoHTTP",
+                "MicoIO",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "mico-auth-proxy",
+            dependencies: [
+                "MicoAuthProxy",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "MicoHTTPTests", dependencies: ["MicoHTTP"]),
+        .testTarget(name: "MicoIOTests", dependencies: ["MicoIO"]),
+        .testTarget(
+            name: "MicoAuthProxyTests",
+            dependencies: ["MicoAuthProxy", "MicoHTTP", "MicoIO", "mico-auth-proxy"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

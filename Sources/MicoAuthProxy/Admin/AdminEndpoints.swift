@@ -1,0 +1,44 @@
+import MicoHTTP
+
+/// The proxy's own endpoints under `/-/`, answered on the same listener and never forwarded.
+struct AdminEndpoints: Sendable {
+    /// Paths under this prefix are the proxy's own.
+    static let prefix = "/-/"
+
+    let tokens: TokenCache
+
+    /// The response for an admin request: `GET /-/healthy` is 200 while the process runs, `GET /-/ready` is 200
+    /// while a valid token is held and 503 otherwise; every other `/-/` path is 404.
+    func response(for request: HTTPRequestHead, keepAlive: Bool) -> (HTTPResponseHead, [UInt8]) {
+        let path = request.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        guard path == "/-/healthy" || path == "/-/ready" else {
+            return ProxyError.notFound(request.target).response(keepAlive: keepAlive)
+        }
+        guard request.method == "GET" || request.method == "HEAD" else {
+            var refusal = ProxyError.methodNotAllowed(request.method, reason: "admin endpoints answer GET and HEAD")
+            refusal.closesConnection = false
+            return refusal.response(keepAlive: keepAlive)
+        }
+        let status = tokens.status
+        if path == "/-/healthy" {
+            return Self.ok([("status", "healthy"), ("token", status.description)], keepAlive: keepAlive)
+        }
+        guard tokens.currentValidToken() != nil else {
+            return ProxyError(
+                status: 503, code: "not_ready", message: status.description,
+                proxyStatusError: "proxy_internal_error", retryAfter: 1
+            ).response(keepAlive: keepAlive)
+        }
+        return Self.ok([("status", "ready"), ("token", status.description)], keepAlive: keepAlive)
+    }
+
+    private static func ok(_ members: [(String, String)], keepAlive: Bool) -> (HTTPResponseHead, [UInt8]) {
+        let body = Array((JSONText.object(members) + "\n").utf8)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Length", value: String(body.count))
+        headers.add(name: "Cache-Control", value: "no-store")
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        return (HTTPResponseHead(version: .http1_1, status: 200, reason: "OK", headers: headers), body)
+    }
+}

@@ -1,0 +1,140 @@
+import FoundationEssentials
+
+/// The config file as written: every key optional, `null` meaning "use the default".
+///
+/// Decoding goes through a dynamic key container so that unknown keys are refused, and each key is
+/// decoded on its own so that a failure names it.
+struct ConfigurationFile: Decodable, Equatable {
+    var listen: [String]?
+    var allowNonLoopback: Bool?
+    var unixSocketMode: String?
+    var upstream: String?
+    var tokenURL: String?
+    var clientID: String?
+    var clientSecretFile: String?
+    var scope: String?
+    var caFile: String?
+    var refreshMarginSeconds: Double?
+    var tokenWaitSeconds: Double?
+    var upstreamConnectTimeoutSeconds: Double?
+    var upstreamResponseTimeoutSeconds: Double?
+    var logLevel: String?
+    /// The keys present in the file, `null` or not.
+    var keys: Set<String> = []
+
+    /// Every key the file may hold, with what its value must be.
+    static let expectations: [String: String] = [
+        "listen":
+            "must be a non-empty array of strings such as \"127.0.0.1:8642\" or \"unix:/run/mico-auth-proxy.sock\"",
+        "allow_non_loopback": "must be true or false",
+        "unix_socket_mode": "must be an octal string such as \"0660\"",
+        "upstream": "must be a URL string such as \"https://api.micovoice.com\"",
+        "token_url": "must be a URL string such as \"https://api.micovoice.com/oauth/token\"",
+        "client_id": "must be a non-empty string",
+        "client_secret_file": "must be a file path string",
+        "scope": "must be a string of space-separated scopes (may be empty)",
+        "ca_file": "must be a file path string",
+        "refresh_margin_seconds": ProxyConfiguration.positiveNumberMessage,
+        "token_wait_seconds": ProxyConfiguration.positiveNumberMessage,
+        "upstream_connect_timeout_seconds": ProxyConfiguration.positiveNumberMessage,
+        "upstream_response_timeout_seconds": ProxyConfiguration.positiveNumberMessage,
+        "log_level": "must be one of \(LogLevelName.namesForMessages)",
+    ]
+
+    init() {}
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: ConfigurationKey.self)
+        keys = Set(container.allKeys.map(\.stringValue))
+        for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue })
+        where Self.expectations[key.stringValue] == nil {
+            throw ConfigurationError(key: key.stringValue, message: Self.unknownKeyMessage(key.stringValue))
+        }
+        func field<Value: Decodable>(_ name: String) throws -> Value? {
+            do {
+                return try container.decodeIfPresent(Value.self, forKey: ConfigurationKey(name))
+            } catch is DecodingError {
+                throw ConfigurationError(key: name, message: Self.expectations[name]!)
+            }
+        }
+        listen = try field("listen")
+        allowNonLoopback = try field("allow_non_loopback")
+        unixSocketMode = try field("unix_socket_mode")
+        upstream = try field("upstream")
+        tokenURL = try field("token_url")
+        clientID = try field("client_id")
+        clientSecretFile = try field("client_secret_file")
+        scope = try field("scope")
+        caFile = try field("ca_file")
+        refreshMarginSeconds = try field("refresh_margin_seconds")
+        tokenWaitSeconds = try field("token_wait_seconds")
+        upstreamConnectTimeoutSeconds = try field("upstream_connect_timeout_seconds")
+        upstreamResponseTimeoutSeconds = try field("upstream_response_timeout_seconds")
+        logLevel = try field("log_level")
+    }
+
+    /// Decodes `bytes`; errors name the key, or say where the JSON is broken.
+    static func decode(_ bytes: [UInt8]) throws(ConfigurationError) -> ConfigurationFile {
+        if let problem = ConfigurationJSONCheck.problem(in: bytes) { throw problem }
+        let json = Data(bytes[ConfigurationJSONCheck.byteOrderMarkLength(bytes)...])
+        do {
+            return try JSONDecoder().decode(ConfigurationFile.self, from: json)
+        } catch let error as ConfigurationError {
+            throw error
+        } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {
+            throw ConfigurationError(key: nil, message: "must hold a JSON object ({ \"key\": value, ... })")
+        } catch {
+            throw ConfigurationError(key: nil, message: "is not valid JSON: \(error)")
+        }
+    }
+
+    private static func unknownKeyMessage(_ key: String) -> String {
+        if key == "client_secret" {
+            return "is not supported: the secret does not belong in the config file; use \"client_secret_file\","
+                + " $CREDENTIALS_DIRECTORY/client_secret or MICOVOICE_CLIENT_SECRET"
+        }
+        let snake = snakeCased(key)
+        let nearest = expectations.keys.map { ($0, editDistance($0, snake)) }.min { ($0.1, $0.0) < ($1.1, $1.0) }
+        if let (candidate, distance) = nearest, distance <= max(2, candidate.count / 4) {
+            return "unknown key; did you mean \"\(candidate)\"?"
+        }
+        return "unknown key; known keys are \(expectations.keys.sorted().joined(separator: ", "))"
+    }
+
+    private static func snakeCased(_ key: String) -> String {
+        var result = ""
+        for character in key {
+            if character.isUppercase {
+                result += "_" + character.lowercased()
+            } else {
+                result.append(character == "-" ? "_" : character)
+            }
+        }
+        return result
+    }
+
+    private static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a.utf8)
+        let b = Array(b.utf8)
+        guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}
+
+/// Any string key, for containers whose keys are not known in advance.
+struct ConfigurationKey: CodingKey, Hashable {
+    var stringValue: String
+    var intValue: Int? { nil }
+
+    init(_ string: String) { stringValue = string }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}

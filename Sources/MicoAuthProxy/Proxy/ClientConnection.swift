@@ -1,0 +1,65 @@
+import Dispatch
+import Logging
+import MicoHTTP
+import MicoIO
+
+/// Serves one client connection: reads requests in order (keep-alive and pipelining), answers admin paths
+/// itself, refuses what the policy refuses, and hands the rest to the forwarder.
+struct ClientConnection {
+    /// Client-side limits and timeouts, in seconds.
+    struct Limits: Sendable {
+        var parser = HTTPParserLimits()
+        /// The whole request head must arrive within this many seconds of its first byte.
+        var headTimeout: Double = 10
+        /// An idle keep-alive connection is closed after this many seconds.
+        var idleTimeout: Double = 60
+    }
+
+    let channel: SocketChannel
+    let forwarder: Forwarder
+    let admin: AdminEndpoints
+    let limits: Limits
+    let logger: Logger
+
+    func serve() async {
+        var reader = HTTPReader(stream: channel)
+        var decoder = HTTPRequestHeadDecoder(limits: limits.parser)
+        while true {
+            let outcome: HTTPReader.HeadOutcome<HTTPRequestHead>
+            do {
+                outcome = try await reader.readRequestHead(
+                    &decoder, idleDeadline: .now() + limits.idleTimeout, headTimeout: limits.headTimeout)
+            } catch let error as HTTPParseError {
+                // RFC 9112 §11.2: after a framing error the connection cannot be trusted; answer and close.
+                logger.info("refused malformed request", metadata: ["error": "\(error.code)"])
+                _ = await ClientResponder.send(.malformed(error), to: channel, request: nil, bodyUnread: true)
+                break
+            } catch let error as IOError where error.kind == .timedOut {
+                _ = await ClientResponder.send(.headTimeout, to: channel, request: nil, bodyUnread: true)
+                break
+            } catch {
+                break
+            }
+            guard case .head(let request, let framing) = outcome else { break }
+            guard await handle(request, framing: framing, reader: &reader) else { break }
+            decoder.reset()
+        }
+        channel.close()
+    }
+
+    /// Answers one request; returns whether the connection stays open.
+    private func handle(_ request: HTTPRequestHead, framing: HTTPBodyFraming, reader: inout HTTPReader) async -> Bool {
+        let hasBody = framing != .none
+        if let refusal = Policy.refusal(for: request) {
+            logger.info(
+                "refused request", metadata: ["method": "\(request.method)", "error": "\(refusal.code)"])
+            return await ClientResponder.send(refusal, to: channel, request: request, bodyUnread: hasBody)
+        }
+        if request.target.hasPrefix(AdminEndpoints.prefix) {
+            let (head, body) = admin.response(for: request, keepAlive: request.isKeepAlive && !hasBody)
+            let sent = await ClientResponder.send(head, body: request.method == "HEAD" ? [] : body, to: channel)
+            return sent && request.isKeepAlive && !hasBody
+        }
+        return await forwarder.forward(request, framing: framing, client: &reader)
+    }
+}

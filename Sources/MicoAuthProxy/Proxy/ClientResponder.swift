@@ -1,0 +1,34 @@
+import Dispatch
+import MicoHTTP
+import MicoIO
+
+/// Writes the proxy's own responses to a client.
+enum ClientResponder {
+    /// Seconds allowed for writing a response the proxy makes itself.
+    static let writeTimeout: Double = 10
+
+    /// Sends `error`; returns whether the connection may stay open: not when the error closes it, the client
+    /// asked to close, or a request body is left unread (the next request would start inside it).
+    static func send(
+        _ error: ProxyError, to stream: any ByteStream, request: HTTPRequestHead?, bodyUnread: Bool
+    ) async -> Bool {
+        let keepAlive = !error.closesConnection && !bodyUnread && (request?.isKeepAlive ?? false)
+        let (head, body) = error.response(keepAlive: keepAlive)
+        let sent = await send(head, body: request?.method == "HEAD" ? [] : body, to: stream)
+        return sent && keepAlive
+    }
+
+    /// Sends a complete response; false if the write failed.
+    static func send(_ head: HTTPResponseHead, body: [UInt8], to stream: any ByteStream) async -> Bool {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256 + body.count)
+        head.serialize(into: &bytes)
+        bytes += body
+        do {
+            try await stream.write(bytes, deadline: .now() + writeTimeout)
+            return true
+        } catch {
+            return false
+        }
+    }
+}

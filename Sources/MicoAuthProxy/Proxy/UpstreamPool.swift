@@ -1,0 +1,104 @@
+import Dispatch
+import Logging
+import MicoIO
+import Synchronization
+
+/// One connection to the upstream, owned by one exchange at a time.
+// @unchecked Sendable: the mutable `lastUsed` is written only by the task that holds the connection; the pool
+// hands connections between tasks under its Mutex, which orders those accesses.
+final class UpstreamConnection: @unchecked Sendable {
+    let channel: SocketChannel
+    let stream: any ByteStream
+    var lastUsed: DispatchTime = .now()
+    /// How many exchanges used this connection before the current one.
+    var reuseCount = 0
+
+    init(channel: SocketChannel, stream: any ByteStream) {
+        self.channel = channel
+        self.stream = stream
+    }
+
+    func close() { stream.close() }
+}
+
+/// Keeps idle upstream connections (TLS or, for a loopback upstream, plain TCP) for reuse.
+final class UpstreamPool: Sendable {
+    /// `host:port` for messages.
+    let origin: String
+    private let host: String
+    private let port: UInt16
+    private let tls: TLSContext?
+    private let connectTimeout: Double
+    private let maxIdle: Int
+    private let idleTimeout: Double
+    private let idle = Mutex<[UpstreamConnection]>([])
+
+    /// - Parameters:
+    ///   - tls: nil for a plain-HTTP (loopback-only) upstream.
+    ///   - connectTimeout: seconds for TCP connect plus TLS handshake.
+    ///   - maxIdle: idle connections kept at most; more are closed on release.
+    ///   - idleTimeout: seconds an idle connection is kept before it is dropped instead of reused.
+    init(
+        host: String, port: UInt16, tls: TLSContext?, connectTimeout: Double,
+        maxIdle: Int = 64, idleTimeout: Double = 30
+    ) {
+        self.host = host
+        self.port = port
+        self.origin = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        self.tls = tls
+        self.connectTimeout = connectTimeout
+        self.maxIdle = maxIdle
+        self.idleTimeout = idleTimeout
+    }
+
+    /// An idle connection that is still open, or a new one. Throws `UpstreamFailure`.
+    func acquire() async throws -> UpstreamConnection {
+        while let candidate = idle.withLock({ $0.popLast() }) {
+            let age = Double(DispatchTime.now().uptimeNanoseconds - candidate.lastUsed.uptimeNanoseconds) / 1e9
+            if age < idleTimeout && candidate.channel.isUsableWhileIdle() {
+                candidate.reuseCount += 1
+                return candidate
+            }
+            candidate.close()
+        }
+        return try await connect()
+    }
+
+    /// Returns a connection whose last exchange ended cleanly.
+    func release(_ connection: UpstreamConnection) {
+        connection.lastUsed = .now()
+        let kept = idle.withLock { list -> Bool in
+            guard list.count < maxIdle else { return false }
+            list.append(connection)
+            return true
+        }
+        if !kept { connection.close() }
+    }
+
+    /// Closes every idle connection.
+    func closeIdle() {
+        let all = idle.withLock { list -> [UpstreamConnection] in
+            defer { list.removeAll() }
+            return list
+        }
+        for connection in all { connection.close() }
+    }
+
+    private func connect() async throws -> UpstreamConnection {
+        let deadline = DispatchTime.now() + connectTimeout
+        let channel: SocketChannel
+        do {
+            channel = try await SocketChannel.connect(host: host, port: port, deadline: deadline)
+        } catch {
+            throw UpstreamFailure(error, phase: .connect, origin: origin)
+        }
+        guard let tls else { return UpstreamConnection(channel: channel, stream: channel) }
+        do {
+            let session = try await TLSStream.connect(over: channel, context: tls, serverName: host, deadline: deadline)
+            return UpstreamConnection(channel: channel, stream: session)
+        } catch {
+            channel.close()
+            throw UpstreamFailure(error, phase: .connect, origin: origin)
+        }
+    }
+}

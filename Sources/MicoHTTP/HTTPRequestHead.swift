@@ -1,0 +1,50 @@
+/// A request line and its header fields.
+public struct HTTPRequestHead: Sendable, Equatable {
+    /// The method, e.g. `GET`; case-sensitive (RFC 9110 §9.1).
+    public var method: String
+    /// The request target exactly as received: each byte one scalar, bytes >= 0x80 included.
+    public var target: String
+    /// The protocol version.
+    public var version: HTTPVersion
+    /// The header fields, in order.
+    public var headers: HTTPHeaders
+
+    /// A head with the given parts.
+    public init(method: String, target: String, version: HTTPVersion = .http1_1, headers: HTTPHeaders = .init()) {
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers
+    }
+
+    /// Appends `method SP target SP version CRLF`, each field line and the final CRLF. A decoded head serialises to
+    /// its exact bytes (less any whitespace around values). Bytes that cannot appear in a method, target or field
+    /// are replaced rather than written, so no part can inject a line.
+    public func serialize(into bytes: inout [UInt8]) {
+        Latin1.append(method, rule: .token, to: &bytes)
+        bytes.append(ByteClass.sp)
+        Latin1.append(target, rule: .target, to: &bytes)
+        bytes.append(ByteClass.sp)
+        version.serialize(into: &bytes)
+        bytes.append(ByteClass.cr)
+        bytes.append(ByteClass.lf)
+        headers.serialize(into: &bytes)
+        bytes.append(ByteClass.cr)
+        bytes.append(ByteClass.lf)
+    }
+
+    /// Whether the client asked to keep the connection open after this exchange.
+    // RFC 9112 §9.3: "close" ends it; otherwise 1.1 persists and 1.0 persists only with "keep-alive".
+    public var isKeepAlive: Bool {
+        HTTPHeaderRules.isKeepAlive(version: version, headers: headers)
+    }
+
+    /// Whether the request carries `Expect: 100-continue` (compared ignoring case, RFC 9110 §10.1.1).
+    public var expectsContinue: Bool {
+        headers["expect"].contains { value in
+            value.split(separator: ",").contains {
+                Latin1.equalsIgnoringCase(HTTPHeaderRules.trimmed($0), "100-continue")
+            }
+        }
+    }
+}

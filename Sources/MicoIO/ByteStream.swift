@@ -1,0 +1,41 @@
+import Dispatch
+
+/// A bidirectional, ordered byte stream: a plain socket or a TLS session over one.
+///
+/// Every call may suspend; none blocks a thread. A stream is used by one task at a time
+/// (one reader and one writer may overlap), and `close()` may be called from anywhere.
+public protocol ByteStream: AnyObject, Sendable {
+    /// Reads at most `maxBytes` bytes, waiting until at least one is available.
+    /// Returns an empty array at end of stream. Throws `IOError.timedOut` past `deadline`.
+    func read(maxBytes: Int, deadline: DispatchTime) async throws -> [UInt8]
+
+    /// Writes all of `bytes`, waiting for the peer to take them (that wait is the backpressure).
+    /// Throws `IOError.timedOut` past `deadline`.
+    func write(_ bytes: ArraySlice<UInt8>, deadline: DispatchTime) async throws
+
+    /// Closes the stream; pending and later reads and writes fail with `IOError.closed`.
+    func close()
+}
+
+extension ByteStream {
+    /// Writes all of `bytes`; see `write(_:deadline:)`.
+    public func write(_ bytes: [UInt8], deadline: DispatchTime) async throws {
+        try await write(bytes[...], deadline: deadline)
+    }
+}
+
+/// A non-blocking file descriptor whose readiness can be awaited.
+///
+/// TLS sessions drive their socket through this: OpenSSL's `WANT_READ` / `WANT_WRITE`
+/// become `waitUntilReadable` / `waitUntilWritable`.
+public protocol ReadinessWaiting: AnyObject, Sendable {
+    /// The non-blocking descriptor. Valid until the owner is closed.
+    var fileDescriptor: Int32 { get }
+
+    /// Suspends until the descriptor is readable (or at EOF / error). Throws `IOError.timedOut`
+    /// past `deadline` and `IOError.closed` when the owner is closed meanwhile.
+    func waitUntilReadable(deadline: DispatchTime) async throws
+
+    /// Suspends until the descriptor is writable. Same errors as `waitUntilReadable`.
+    func waitUntilWritable(deadline: DispatchTime) async throws
+}

@@ -1,0 +1,132 @@
+import COpenSSL
+import Dispatch
+import Synchronization
+
+/// A TLS session over a non-blocking socket.
+///
+/// The stream owns its transport: `close()` closes it, and so does a failed `connect` or `accept`.
+/// One reader task and one writer task may use the stream at once; every OpenSSL call on the
+/// session runs under one lock that is never held across a suspension.
+public final class TLSStream: ByteStream {
+    private let transport: any ReadinessWaiting & ByteStream
+    private let connection: Mutex<SSLConnection>
+
+    private init(transport: any ReadinessWaiting & ByteStream, connection: SSLConnection) {
+        self.transport = transport
+        self.connection = Mutex(connection)
+    }
+
+    /// Runs the client handshake over `transport` and returns the established session.
+    ///
+    /// Sends SNI `serverName` unless it is an IP literal (RFC 6066 §3), verifies the certificate
+    /// chain against the context's trust store and requires it to match `serverName` (a DNS name,
+    /// or an IP literal against the IP SANs). Fails closed: on any failure nothing has been sent
+    /// but handshake messages, and the transport is closed.
+    ///
+    /// - Throws: `TLSError` (`.certificate` with the verify result when the chain or name does not
+    ///   verify, `.handshake`, `.configuration`), `IOError` (`.timedOut` past `deadline`).
+    public static func connect(
+        over transport: any ReadinessWaiting & ByteStream,
+        context: TLSContext,
+        serverName: String,
+        deadline: DispatchTime
+    ) async throws -> TLSStream {
+        do {
+            guard context.isClient else {
+                throw TLSError(.configuration, "connect needs a context made by TLSContext.client(caFile:)")
+            }
+            let peerName = try SSLConnection.PeerName(parsing: serverName)
+            let connection = try SSLConnection(
+                context: context, fileDescriptor: transport.fileDescriptor, peerName: peerName
+            )
+            let stream = TLSStream(transport: transport, connection: connection)
+            try await stream.drive(deadline: deadline) { $0.handshake() }
+            return stream
+        } catch {
+            transport.close()
+            throw error
+        }
+    }
+
+    /// Runs the server handshake over `transport` and returns the established session.
+    ///
+    /// - Throws: `TLSError` (`.handshake`, `.configuration`), `IOError` (`.timedOut` past
+    ///   `deadline`). The transport is closed on failure.
+    public static func accept(
+        over transport: any ReadinessWaiting & ByteStream,
+        context: TLSContext,
+        deadline: DispatchTime
+    ) async throws -> TLSStream {
+        do {
+            guard !context.isClient else {
+                throw TLSError(
+                    .configuration,
+                    "accept needs a context made by TLSContext.server(certificateChainFile:privateKeyFile:)"
+                )
+            }
+            let connection = try SSLConnection(
+                context: context, fileDescriptor: transport.fileDescriptor, peerName: nil)
+            let stream = TLSStream(transport: transport, connection: connection)
+            try await stream.drive(deadline: deadline) { $0.handshake() }
+            return stream
+        } catch {
+            transport.close()
+            throw error
+        }
+    }
+
+    /// The host name the client sent as SNI (server side); `nil` when it sent none.
+    public var requestedServerName: String? {
+        connection.withLock { $0.requestedServerName }
+    }
+
+    /// The negotiated protocol version, e.g. `"TLSv1.3"`.
+    public var protocolVersion: String {
+        connection.withLock { $0.protocolVersion }
+    }
+
+    /// Reads at most `maxBytes` (> 0) decrypted bytes, waiting until at least one is available.
+    ///
+    /// Returns `[]` once the peer has sent `close_notify`. A transport EOF without it throws
+    /// `TLSError` of kind `.unexpectedEOF`: what was read may be truncated, the caller decides.
+    public func read(maxBytes: Int, deadline: DispatchTime) async throws -> [UInt8] {
+        precondition(maxBytes > 0, "read(maxBytes:) needs maxBytes > 0")
+        return try await drive(deadline: deadline) { $0.read(maxBytes: maxBytes) }
+    }
+
+    /// Writes all of `bytes`, waiting while the socket is full.
+    public func write(_ bytes: ArraySlice<UInt8>, deadline: DispatchTime) async throws {
+        if connection.withLock({ $0.isClosed }) { throw IOError(.closed, call: "SSL_write") }
+        var offset = bytes.startIndex
+        while offset < bytes.endIndex {
+            let start = offset
+            offset += try await drive(deadline: deadline) { connection in
+                bytes[start...].withUnsafeBytes { connection.write($0) }
+            }
+        }
+    }
+
+    /// Sends `close_notify` once if the socket takes it without waiting, then closes the
+    /// transport. Idempotent; pending and later reads and writes fail with `IOError.closed`.
+    public func close() {
+        if connection.withLock({ $0.close() }) {
+            transport.close()
+        }
+    }
+
+    /// Repeats `step` under the lock until it completes, awaiting readiness (outside the lock)
+    /// whenever OpenSSL asks for it.
+    private func drive<Value: Sendable>(
+        deadline: DispatchTime,
+        _ step: (SSLConnection) -> SSLStep<Value>
+    ) async throws -> Value {
+        while true {
+            switch connection.withLock({ step($0) }) {
+            case .done(let value): return value
+            case .wantRead: try await transport.waitUntilReadable(deadline: deadline)
+            case .wantWrite: try await transport.waitUntilWritable(deadline: deadline)
+            case .failed(let error): throw error
+            }
+        }
+    }
+}

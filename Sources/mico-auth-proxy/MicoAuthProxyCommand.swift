@@ -1,0 +1,156 @@
+import ArgumentParser
+import Glibc
+import Logging
+import MicoAuthProxy
+
+@main
+struct MicoAuthProxyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mico-auth-proxy",
+        abstract: "Holds Mico Voice API credentials and forwards local HTTP requests with a fresh bearer token.",
+        version: MicoAuthProxyVersion.current,
+        subcommands: [Run.self, CheckConfig.self, MockAPI.self, Demo.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+/// Loads the configuration or exits 1 with the one-line error that names the key.
+func loadConfiguration(_ path: String?) throws -> ProxyConfiguration {
+    do {
+        return try ProxyConfiguration.load(configPath: path, environment: ProcessEnvironment.current())
+    } catch {
+        printError("mico-auth-proxy: \(error)")
+        throw ExitCode(1)
+    }
+}
+
+func printError(_ text: String) {
+    let line = text + "\n"
+    _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
+}
+
+func makeLogger(level: Logger.Level) -> Logger {
+    LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, level: level) }
+    var logger = Logger(label: "mico-auth-proxy")
+    logger.logLevel = level
+    return logger
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the proxy (the default).")
+
+    @Option(help: "Path to the JSON config file. Without it: defaults plus environment.")
+    var config: String?
+
+    func run() async throws {
+        let configuration = try loadConfiguration(config)
+        let logger = makeLogger(level: Logger.Level(rawValue: configuration.logLevel.rawValue) ?? .info)
+        for warning in configuration.warnings { logger.warning("\(warning)") }
+        TerminationSignals.ignoreBrokenPipe()
+        let server: ProxyServer
+        do {
+            server = try ProxyServer(configuration: configuration, logger: logger)
+            try server.start()
+        } catch {
+            printError("mico-auth-proxy: \(error)")
+            throw ExitCode(1)
+        }
+        let signal = await TerminationSignals.wait()
+        logger.info("stopping", metadata: ["signal": "\(signal)"])
+        server.stop()
+    }
+}
+
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config", abstract: "Validate the configuration and print the effective settings.")
+
+    @Option(help: "Path to the JSON config file.")
+    var config: String?
+
+    func run() async throws {
+        let configuration = try loadConfiguration(config)
+        print(configuration.renderedForDisplay())
+        for warning in configuration.warnings { printError("warning: \(warning)") }
+    }
+}
+
+struct MockAPI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mock-api",
+        abstract: "Run the built-in mock Mico Voice API (token endpoint and echoing /v1/ endpoints).",
+        discussion: "The accepted client secret comes from $MOCK_CLIENT_SECRET (default mock-client-secret).")
+
+    @Option(help: "IP:PORT to listen on.")
+    var listen = "127.0.0.1:8643"
+    @Option(help: "PEM certificate chain: serve TLS.")
+    var tlsCert: String?
+    @Option(help: "PEM private key for --tls-cert.")
+    var tlsKey: String?
+    @Option(help: "Lifetime of issued tokens, seconds.")
+    var tokenTtl: Double = 3600
+    @Option(help: "The client id the token endpoint accepts.")
+    var clientId = "mock-client-id"
+
+    func validate() throws {
+        guard (tlsCert == nil) == (tlsKey == nil) else {
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
+        guard tokenTtl > 0 else { throw ValidationError("--token-ttl must be positive") }
+    }
+
+    func run() async throws {
+        let logger = makeLogger(level: .info)
+        TerminationSignals.ignoreBrokenPipe()
+        guard case .tcp(let host, let port) = try? ListenAddress.parse(listen) else {
+            throw ValidationError("--listen takes IP:PORT")
+        }
+        var options = MockAPIServer.Options()
+        options.host = host
+        options.port = port
+        options.tlsCertificateFile = tlsCert
+        options.tlsPrivateKeyFile = tlsKey
+        options.tokenTTL = tokenTtl
+        options.clientID = clientId
+        if let secret = ProcessEnvironment.current()["MOCK_CLIENT_SECRET"] { options.clientSecret = secret }
+        let mock = try MockAPIServer(options: options, logger: logger)
+        let address = try mock.start()
+        print("mock-api listening on \(tlsCert == nil ? "http" : "https")://\(address)")
+        _ = await TerminationSignals.wait()
+        mock.stop()
+    }
+}
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start the mock API and the proxy in front of it, with no credentials and no network.")
+
+    @Option(help: "Where the proxy listens.")
+    var listen = "127.0.0.1:8642"
+    @Flag(help: "Send one request through the proxy, print it and exit (for scripts).")
+    var check = false
+
+    func run() async throws {
+        let logger = makeLogger(level: .notice)
+        TerminationSignals.ignoreBrokenPipe()
+        let address: ListenAddress
+        do {
+            address = try ListenAddress.parse(listen)
+        } catch {
+            throw ValidationError("--listen: \(error)")
+        }
+        let running = try await DemoRunner.start(listen: address, logger: logger)
+        print(DemoRunner.instructions(for: running))
+        let (status, body) = try await DemoRunner.selfCheck(running)
+        print("\nFirst request through the proxy: GET /v1/outbound_calls/demo-call-1 -> \(status)\n\(body)")
+        if check {
+            running.proxy.stop()
+            running.mock.stop()
+            if status != 200 { throw ExitCode(1) }
+            return
+        }
+        _ = await TerminationSignals.wait()
+        running.proxy.stop()
+        running.mock.stop()
+    }
+}

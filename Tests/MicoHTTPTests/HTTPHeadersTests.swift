@@ -1,0 +1,79 @@
+import MicoHTTP
+import Testing
+
+struct HTTPHeadersTests {
+    static let sample = HTTPHeaders([("Host", "a"), ("Accept", "x"), ("accept", "y"), ("X-Id", "1")])
+
+    @Test func looksUpIgnoringCase() {
+        #expect(Self.sample["ACCEPT"] == ["x", "y"])
+        #expect(Self.sample.first("accept") == "x")
+        #expect(Self.sample.first("missing") == nil)
+        #expect(Self.sample.contains("x-id"))
+        #expect(!Self.sample.contains("x-i"))
+        #expect(Self.sample["missing"] == [])
+        #expect(Self.sample.count == 4)
+    }
+
+    @Test func iteratesInOrder() {
+        #expect(Self.sample.map(\.name) == ["Host", "Accept", "accept", "X-Id"])
+        #expect(Self.sample.map(\.value) == ["a", "x", "y", "1"])
+    }
+
+    @Test func removesEveryFieldWithTheName() {
+        var headers = Self.sample
+        headers.remove(name: "Accept")
+        #expect(headers.map(\.name) == ["Host", "X-Id"])
+    }
+
+    @Test func replaceOrAddKeepsThePositionOfTheFirstAndDropsTheRest() {
+        var headers = Self.sample
+        headers.replaceOrAdd(name: "ACCEPT", value: "z")
+        #expect(headers.map(\.name) == ["Host", "Accept", "X-Id"])
+        #expect(headers["accept"] == ["z"])
+        headers.replaceOrAdd(name: "Authorization", value: "Bearer t")
+        #expect(headers.map(\.name).last == "Authorization")
+        #expect(headers.count == 4)
+    }
+
+    @Test func addAppends() {
+        var headers = HTTPHeaders()
+        headers.add(name: "A", value: "1")
+        headers.add(name: "a", value: "2")
+        #expect(headers["A"] == ["1", "2"])
+    }
+
+    @Test func equalityIgnoresNameCaseButNotValueCaseOrOrder() {
+        #expect(HTTPHeaders([("Host", "a")]) == HTTPHeaders([("host", "a")]))
+        #expect(HTTPHeaders([("Host", "a")]) != HTTPHeaders([("Host", "A")]))
+        #expect(HTTPHeaders([("A", "1"), ("B", "2")]) != HTTPHeaders([("B", "2"), ("A", "1")]))
+        #expect(HTTPHeaders([("A", "1")]) != HTTPHeaders([("A", "1"), ("A", "1")]))
+    }
+
+    @Test(arguments: [
+        ("Content-Type", true), ("x_!#$%&'*+.^`|~9", true), ("", false), ("A B", false),
+        ("A:", false), ("A\r\nB", false), ("caf\u{E9}", false),
+    ])
+    func validatesNames(name: String, valid: Bool) {
+        #expect(HTTPHeaders.isValidName(name) == valid)
+    }
+
+    @Test(arguments: [
+        ("", true), ("a b\tc", true), ("caf\u{E9}\u{FF}", true), ("a\r\nB: c", false),
+        ("a\u{0}", false), ("a\u{7F}", false), ("\u{100}", false), ("\u{1F600}", false),
+    ])
+    func validatesValues(value: String, valid: Bool) {
+        #expect(HTTPHeaders.isValidValue(value) == valid)
+    }
+
+    @Test func serialisingCannotInjectALineOrAField() {
+        var headers = HTTPHeaders()
+        headers.add(name: "X-Token", value: "abc\r\nAuthorization: Bearer evil")
+        headers.add(name: "Bad\r\nName", value: "\u{1F600}\u{100}\u{E9}")
+        var out: [UInt8] = []
+        HTTPRequestHead(method: "GET", target: "/a b\r\n", headers: headers).serialize(into: &out)
+        #expect(
+            out
+                == bytes("GET /a_b__ HTTP/1.1\r\nX-Token: abc  Authorization: Bearer evil\r\nBad__Name:   ") + [0xE9]
+                + bytes("\r\n\r\n"))
+    }
+}
