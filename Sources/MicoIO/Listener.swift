@@ -19,8 +19,10 @@ public final class Listener: @unchecked Sendable, CustomStringConvertible {
         let unixPath = requested.family == AF_UNIX ? requested.host : nil
         if let unixPath { try Listener.removeStaleSocket(at: unixPath) }
         let fd = try blockingSyscall("socket") {
-            socket(requested.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
-                | Int32(SOCK_CLOEXEC.rawValue), 0)
+            socket(
+                requested.family,
+                Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+                    | Int32(SOCK_CLOEXEC.rawValue), 0)
         }
         do {
             if requested.family != AF_UNIX {
@@ -138,9 +140,10 @@ public final class Listener: @unchecked Sendable, CustomStringConvertible {
         let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard probe >= 0 else { return }
         defer { closeDescriptor(probe) }
-        let live = (try? address.withSockAddr { pointer, length throws(IOError) in
-            Glibc.connect(probe, pointer, length) == 0
-        }) ?? false
+        let live =
+            (try? address.withSockAddr { pointer, length throws(IOError) in
+                Glibc.connect(probe, pointer, length) == 0
+            }) ?? false
         if live {
             throw IOError(.system, call: "bind unix:\(path)", errno: EADDRINUSE, detail: "another process is listening")
         }

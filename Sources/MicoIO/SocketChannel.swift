@@ -266,7 +266,8 @@ extension SocketChannel {
         let addresses = try await withCheckedThrowingContinuation {
             (continuation: CheckedContinuation<[SocketAddress], any Error>) in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { () throws(IOError) in try SocketAddress.resolve(host: host, port: port) })
+                continuation.resume(
+                    with: Result { () throws(IOError) in try SocketAddress.resolve(host: host, port: port) })
             }
         }
         var lastError: any Error = IOError(.nameResolution, call: "getaddrinfo \(host)", detail: "no address")
@@ -285,8 +286,10 @@ extension SocketChannel {
     /// Connects to one address (TCP or unix-domain).
     public static func connect(to address: SocketAddress, deadline: DispatchTime) async throws -> SocketChannel {
         let fd = try blockingSyscall("socket") {
-            socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
-                | Int32(SOCK_CLOEXEC.rawValue), 0)
+            socket(
+                address.family,
+                Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+                    | Int32(SOCK_CLOEXEC.rawValue), 0)
         }
         let channel = SocketChannel(adopting: fd)
         do {

@@ -116,6 +116,7 @@ struct MockAPI: AsyncParsableCommand {
         let mock = try MockAPIServer(options: options, logger: logger)
         let address = try mock.start()
         print("mock-api listening on \(tlsCert == nil ? "http" : "https")://\(address)")
+        fflush(nil)  // Whoever started it waits for this line; stdout to a file or pipe is block-buffered.
         _ = await TerminationSignals.wait()
         mock.stop()
     }
@@ -141,6 +142,7 @@ struct Demo: AsyncParsableCommand {
         }
         let running = try await DemoRunner.start(listen: address, logger: logger)
         print(DemoRunner.instructions(for: running))
+        fflush(nil)
         let (status, body) = try await DemoRunner.selfCheck(running)
         print("\nFirst request through the proxy: GET /v1/outbound_calls/demo-call-1 -> \(status)\n\(body)")
         if check {

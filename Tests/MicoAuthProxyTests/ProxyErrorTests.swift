@@ -70,10 +70,10 @@ struct ProxyErrorTests {
     @Test("upstream refusing connections: 502 connection_refused")
     func upstreamRefused() async throws {
         let closedPort = try freePort()
-        let harness = try await ProxyHarness.start { configuration, mockPort in
+        let harness = try await ProxyHarness.start(configure: { configuration, mockPort in
             configuration.upstream = HTTPURL(scheme: "http", host: "127.0.0.1", port: closedPort)
             configuration.tokenURL = HTTPURL(scheme: "https", host: "localhost", port: mockPort, path: "/oauth/token")
-        }
+        })
         try await harness.waitUntilReady()
         let response = try await Curl.run(["\(harness.baseURL)/v1/echo"])
         #expect(response.status == 502)
@@ -93,10 +93,10 @@ struct ProxyErrorTests {
             }
         }
         defer { garbage.close() }
-        let harness = try await ProxyHarness.start { configuration, mockPort in
+        let harness = try await ProxyHarness.start(configure: { configuration, mockPort in
             configuration.upstream = HTTPURL(scheme: "http", host: "127.0.0.1", port: garbage.address.port)
             configuration.tokenURL = HTTPURL(scheme: "https", host: "localhost", port: mockPort, path: "/oauth/token")
-        }
+        })
         try await harness.waitUntilReady()
         let response = try await Curl.run(["\(harness.baseURL)/v1/echo"])
         #expect(response.status == 502)
@@ -107,9 +107,9 @@ struct ProxyErrorTests {
 
     @Test("an upstream slower than upstream_response_timeout_seconds: 504")
     func upstreamTimeout() async throws {
-        let harness = try await ProxyHarness.start { configuration, _ in
+        let harness = try await ProxyHarness.start(configure: { configuration, _ in
             configuration.upstreamResponseTimeoutSeconds = 1
-        }
+        })
         try await harness.waitUntilReady()
         let response = try await Curl.run(["\(harness.baseURL)/v1/slow?ms=3000"])
         #expect(response.status == 504)
@@ -142,11 +142,11 @@ struct ProxyErrorTests {
         let untrusted = try MockAPIServer(options: untrustedOptions)
         let untrustedAddress = try untrusted.start()
         defer { untrusted.stop() }
-        let proxy = try await ProxyHarness.start { configuration, _ in
+        let proxy = try await ProxyHarness.start(configure: { configuration, _ in
             configuration.upstream = HTTPURL(scheme: "https", host: "localhost", port: untrustedAddress.port)
             configuration.tokenURL = HTTPURL(
                 scheme: "https", host: "localhost", port: trusted.mockAddress.port, path: "/oauth/token")
-        }
+        })
         try await proxy.waitUntilReady()
         let refused = try await Curl.run(["\(proxy.baseURL)/v1/echo"])
         #expect(refused.status == 502)

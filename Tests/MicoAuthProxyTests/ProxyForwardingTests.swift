@@ -80,8 +80,14 @@ struct ProxyForwardingTests {
         let harness = try await ProxyHarness.start()
         try await harness.waitUntilReady()
         let urls = (0..<10).map { "\(harness.baseURL)/v1/echo/\($0)" }
-        let response = try await Curl.run(["-w", "|%{num_connects}"] + urls)
-        #expect(response.status != 0)
+        // One curl process, ten URLs: curl keeps its connection to the proxy open between them.
+        let result = try await ExternalProcess.run(
+            "/usr/bin/curl",
+            ["-sS", "-w", "%{http_code} %{num_connects}\\n"] + urls.flatMap { ["-o", "/dev/null", $0] })
+        let lines = result.stdoutText.split(separator: "\n")
+        #expect(lines.count == 10)
+        #expect(lines.allSatisfy { $0.hasPrefix("200 ") }, "\(lines)")
+        #expect(lines.dropFirst().allSatisfy { $0 == "200 0" }, "curl opened more than one connection: \(lines)")
         #expect(harness.mock.stats.apiRequests == 10)
         // The token fetch and ten sequential requests need far fewer than eleven TLS connections.
         #expect(harness.mock.stats.connectionsAccepted <= 2)
@@ -172,9 +178,15 @@ struct ProxyForwardingTests {
         #expect(closeDelimited.status == 200 && closeDelimited.body.count == 250_000)
         #expect(closeDelimited.header("Transfer-Encoding") == "chunked")
 
-        let head = try await Curl.run(["-I", "\(base)/v1/bytes/12345"])
-        #expect(head.status == 200 && head.body.isEmpty)
-        #expect(head.header("Content-Length") == "12345")
+        // HEAD: the representation's length is kept and no body follows the head.
+        let client = try await RawClient.connect(port: harness.proxy.listenAddresses[0].port)
+        try await client.send("HEAD /v1/bytes/12345 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        let head = await client.readToEnd()
+        client.close()
+        #expect(head.closed)
+        #expect(head.text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(head.text.contains("\r\nContent-Length: 12345\r\n"))
+        #expect(head.text.hasSuffix("\r\n\r\n"))
 
         let noContent = try await Curl.run(["\(base)/v1/status/204"])
         #expect(noContent.status == 204 && noContent.body.isEmpty)

@@ -36,7 +36,8 @@ struct ProxyProcessTests {
         let directory = try TemporaryDirectory.make("config")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/config.json"
-        try #"{"client_id": "cli-client", "token_wait_seconds": 7}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        try #"{"client_id": "cli-client", "token_wait_seconds": 7}"#.write(
+            toFile: path, atomically: true, encoding: .utf8)
         let secret = "Very-Secret-\(UInt32.random(in: 0...UInt32.max))"
         let result = try await ExternalProcess.run(
             Self.binary, ["check-config", "--config", path],
@@ -124,10 +125,10 @@ struct ProxyProcessTests {
         let port = try freePort()
         let config = directory + "/config.json"
         try """
-            {"client_id": "\(ProxyHarness.clientID)", "listen": ["127.0.0.1:\(port)"],
-             "upstream": "https://localhost:\(harness.mockAddress.port)", "ca_file": "\(harness.certificates.caCertificate)",
-             "log_level": "warning"}
-            """.write(toFile: config, atomically: true, encoding: .utf8)
+        {"client_id": "\(ProxyHarness.clientID)", "listen": ["127.0.0.1:\(port)"],
+         "upstream": "https://localhost:\(harness.mockAddress.port)", "ca_file": "\(harness.certificates.caCertificate)",
+         "log_level": "warning"}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
         let child = try LongRunning.start(
             Self.binary, ["run", "--config", config],
             environment: Self.environment(["MICOVOICE_CLIENT_SECRET": ProxyHarness.clientSecret]))
@@ -141,7 +142,10 @@ struct ProxyProcessTests {
         let size = 100 * 1024 * 1024
         let result = try await ExternalProcess.run(
             "/usr/bin/curl",
-            ["-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}", "http://127.0.0.1:\(port)/v1/bytes/\(size)"])
+            [
+                "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                "http://127.0.0.1:\(port)/v1/bytes/\(size)",
+            ])
         #expect(result.stdoutText == "200 \(size)")
         let peak = try #require(child.peakResidentKiB())
         #expect(peak < 64 * 1024, "peak resident memory \(peak) KiB")

@@ -17,6 +17,8 @@ struct ProxyTokenFlowTests {
         let codes = result.stdoutText.split(separator: "\n")
         #expect(codes.count == 64)
         #expect(codes.allSatisfy { $0 == "200" }, "\(codes)")
+        try? "\(harness.mock.stats) \(harness.mock.requests.map(\.target))".write(
+            toFile: "/tmp/cold.log", atomically: true, encoding: .utf8)
         #expect(harness.mock.stats.tokenRequests == 1)
         #expect(harness.mock.stats.apiRequests == 64)
         #expect(harness.stopAndFindLeaks().isEmpty)

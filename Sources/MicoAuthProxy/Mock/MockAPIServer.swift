@@ -129,8 +129,9 @@ public final class MockAPIServer: Sendable {
         var reader = HTTPReader(stream: stream)
         var decoder = HTTPRequestHeadDecoder()
         while true {
-            guard case .head(let request, let framing)? = try? await reader.readRequestHead(
-                &decoder, idleDeadline: .now() + 60, headTimeout: 10)
+            guard
+                case .head(let request, let framing)? = try? await reader.readRequestHead(
+                    &decoder, idleDeadline: .now() + 60, headTimeout: 10)
             else { break }
             guard (try? await respond(to: request, framing: framing, reader: &reader)) == true else { break }
             decoder.reset()

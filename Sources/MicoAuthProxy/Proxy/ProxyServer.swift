@@ -135,7 +135,7 @@ public final class ProxyServer: Sendable {
         }
     }
 
-    /// `localhost` listens on both loopback addresses; IP literals as given; other names resolve.
+    /// `localhost` listens on 127.0.0.1; IP literals as given; other host names are refused.
     static func socketAddresses(for entry: ListenAddress) throws -> [SocketAddress] {
         switch entry {
         case .unix(let path):

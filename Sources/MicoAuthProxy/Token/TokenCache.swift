@@ -83,7 +83,7 @@ public final class TokenCache: Sendable {
         storage.withLock { storage in
             let now = clock.now()
             switch storage.state {
-            case .empty: return storage.lastError == nil ? .notStarted : .expired
+            case .empty: return .notStarted
             case .fetching: return .fetching
             case .valid(let token):
                 return token.isValid(at: now) ? .valid(expiresIn: token.remaining(at: now)) : .expired
@@ -115,7 +115,7 @@ public final class TokenCache: Sendable {
             case .empty, .fetching, .stopped:
                 break
             }
-            effects.log(.info, "token rejected by the API; dropped it and fetching a new one")
+            effects.log(.info, "token rejected by the API; dropped it")
             return (true, effects)
         }
         effects.run(logger)
@@ -144,8 +144,8 @@ public final class TokenCache: Sendable {
         effects.run(logger)
     }
 
-    /// Waiters registered now; for tests.
-    var waiterCount: Int { storage.withLock { $0.waiters.count } }
+    /// Callers waiting for a token right now (for metrics and status pages).
+    public var waiterCount: Int { storage.withLock { $0.waiters.count } }
 
     // MARK: - Transitions (all called with the lock held)
 
@@ -194,7 +194,6 @@ public final class TokenCache: Sendable {
             storage.state = .fetching
             return .wait
         case .fetching:
-            startFetchLocked(&storage, now: now, effects: &effects)
             return .wait
         case .empty:
             startFetchLocked(&storage, now: now, effects: &effects)

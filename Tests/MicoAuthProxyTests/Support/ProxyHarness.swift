@@ -81,8 +81,9 @@ final class ProxyHarness: Sendable {
         let mock = try MockAPIServer(options: options, logger: logs.logger())
         let mockAddress = try mock.start()
         var configuration = ProxyConfiguration(
-            upstream: HTTPURL(scheme: tls ? "https" : "http", host: tls ? "localhost" : "127.0.0.1",
-                              port: mockAddress.port),
+            upstream: HTTPURL(
+                scheme: tls ? "https" : "http", host: tls ? "localhost" : "127.0.0.1",
+                port: mockAddress.port),
             clientID: clientID, clientSecret: Secret(clientSecret), listen: [.tcp(host: "127.0.0.1", port: 0)],
             caFile: tls ? certificates.caCertificate : nil, tokenWaitSeconds: 5,
             upstreamConnectTimeoutSeconds: 5, upstreamResponseTimeoutSeconds: 10)
