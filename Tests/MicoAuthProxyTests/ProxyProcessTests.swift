@@ -48,6 +48,23 @@ struct ProxyProcessTests {
         #expect(!result.stdoutText.contains(secret) && !result.stderr.contains(secret))
     }
 
+    @Test("config.example.json loads and holds exactly the defaults")
+    func exampleConfigIsTheDefaults() throws {
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config.example.json").path
+        let environment = ["MICOVOICE_CLIENT_SECRET": "example-secret"]
+        let loaded = try ProxyConfiguration.load(configPath: example, environment: environment)
+        let defaults = try ProxyConfiguration.load(
+            configPath: nil, environment: environment.merging(["MICOVOICE_CLIENT_ID": "YOUR_CLIENT_ID"]) { a, _ in a })
+        #expect(loaded.clientID == "YOUR_CLIENT_ID")
+        #expect(loaded.clientSecretFile == "/etc/mico-auth-proxy/client_secret")
+        var comparable = loaded
+        comparable.clientSecretFile = nil
+        comparable.clientSecretSource = defaults.clientSecretSource
+        comparable.warnings = defaults.warnings
+        #expect(comparable == defaults)
+    }
+
     @Test("a bad config stops the start with exit 1 and one line naming the key")
     func badConfig() async throws {
         let directory = try TemporaryDirectory.make("config")
@@ -148,6 +165,7 @@ struct ProxyProcessTests {
             ])
         #expect(result.stdoutText == "200 \(size)")
         let peak = try #require(child.peakResidentKiB())
+        print("proxy process peak resident memory: \(peak) KiB")
         #expect(peak < 64 * 1024, "peak resident memory \(peak) KiB")
         #expect(!child.output.contains(ProxyHarness.clientSecret))
     }
