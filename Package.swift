@@ -40,11 +40,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Certificates made at test time with the openssl CLI, shared by the TLS and the integration tests.
+        .target(name: "MicoTestSupport", path: "Tests/MicoTestSupport"),
         .testTarget(name: "MicoHTTPTests", dependencies: ["MicoHTTP"]),
-        .testTarget(name: "MicoIOTests", dependencies: ["MicoIO"]),
+        .testTarget(name: "MicoIOTests", dependencies: ["MicoIO", "MicoTestSupport"]),
         .testTarget(
             name: "MicoAuthProxyTests",
-            dependencies: ["MicoAuthProxy", "MicoHTTP", "MicoIO", "mico-auth-proxy"]
+            dependencies: ["MicoAuthProxy", "MicoHTTP", "MicoIO", "MicoTestSupport", "mico-auth-proxy"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,6 +1,7 @@
 import Foundation
 import MicoAuthProxy
 import MicoIO
+import MicoTestSupport
 import Testing
 
 /// Errors the proxy makes itself: JSON `{"error", "message"}` plus `Proxy-Status`, and nothing forwarded.
@@ -120,11 +121,11 @@ struct ProxyErrorTests {
 
     @Test("a certificate from an untrusted CA fails closed: no token request, nothing forwarded")
     func untrustedCertificate() async throws {
-        let certificates = try await TestCertificates.shared()
+        let certificates = try TestCertificates.shared()
         // Token endpoint and API both behind a certificate the proxy's ca_file does not vouch for.
         let harness = try await ProxyHarness.start(mockOptions: { options in
-            options.tlsCertificateFile = certificates.untrustedServerCertificate
-            options.tlsPrivateKeyFile = certificates.untrustedServerKey
+            options.tlsCertificateFile = certificates.untrustedLeafCertificateFile
+            options.tlsPrivateKeyFile = certificates.untrustedLeafKeyFile
         })
         let response = try await Curl.run(["\(harness.baseURL)/v1/echo"])
         #expect(response.status == 503)
@@ -137,8 +138,8 @@ struct ProxyErrorTests {
         // A trusted token endpoint, but the API behind an untrusted certificate: 502, and the bearer never sent.
         let trusted = try await ProxyHarness.start()
         var untrustedOptions = MockAPIServer.Options()
-        untrustedOptions.tlsCertificateFile = certificates.untrustedServerCertificate
-        untrustedOptions.tlsPrivateKeyFile = certificates.untrustedServerKey
+        untrustedOptions.tlsCertificateFile = certificates.untrustedLeafCertificateFile
+        untrustedOptions.tlsPrivateKeyFile = certificates.untrustedLeafKeyFile
         let untrusted = try MockAPIServer(options: untrustedOptions)
         let untrustedAddress = try untrusted.start()
         defer { untrusted.stop() }

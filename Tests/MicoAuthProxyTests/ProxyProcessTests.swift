@@ -143,7 +143,7 @@ struct ProxyProcessTests {
         let config = directory + "/config.json"
         try """
         {"client_id": "\(ProxyHarness.clientID)", "listen": ["127.0.0.1:\(port)"],
-         "upstream": "https://localhost:\(harness.mockAddress.port)", "ca_file": "\(harness.certificates.caCertificate)",
+         "upstream": "https://localhost:\(harness.mockAddress.port)", "ca_file": "\(harness.certificates.caFile)",
          "log_level": "warning"}
         """.write(toFile: config, atomically: true, encoding: .utf8)
         let child = try LongRunning.start(

@@ -1,4 +1,5 @@
 import MicoIO
+import MicoTestSupport
 import Testing
 
 @Suite("TLSContext configuration errors")

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MicoAuthProxy
 import MicoIO
+import MicoTestSupport
 import Synchronization
 
 /// Collects log lines in memory so tests can read them (and check that no secret is among them).
@@ -68,14 +69,14 @@ final class ProxyHarness: Sendable {
         mockOptions: (inout MockAPIServer.Options) -> Void = { _ in },
         configure: (inout ProxyConfiguration, _ mockPort: UInt16) throws -> Void = { _, _ in }
     ) async throws -> ProxyHarness {
-        let certificates = try await TestCertificates.shared()
+        let certificates = try TestCertificates.shared()
         let logs = LogCapture()
         var options = MockAPIServer.Options()
         options.clientID = clientID
         options.clientSecret = clientSecret
         if tls {
-            options.tlsCertificateFile = certificates.serverCertificate
-            options.tlsPrivateKeyFile = certificates.serverKey
+            options.tlsCertificateFile = certificates.leafCertificateFile
+            options.tlsPrivateKeyFile = certificates.leafKeyFile
         }
         mockOptions(&options)
         let mock = try MockAPIServer(options: options, logger: logs.logger())
@@ -85,7 +86,7 @@ final class ProxyHarness: Sendable {
                 scheme: tls ? "https" : "http", host: tls ? "localhost" : "127.0.0.1",
                 port: mockAddress.port),
             clientID: clientID, clientSecret: Secret(clientSecret), listen: [.tcp(host: "127.0.0.1", port: 0)],
-            caFile: tls ? certificates.caCertificate : nil, tokenWaitSeconds: 5,
+            caFile: tls ? certificates.caFile : nil, tokenWaitSeconds: 5,
             upstreamConnectTimeoutSeconds: 5, upstreamResponseTimeoutSeconds: 10)
         try configure(&configuration, mockAddress.port)
         let proxy = try ProxyServer(configuration: configuration, logger: logs.logger())

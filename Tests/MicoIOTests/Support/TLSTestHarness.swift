@@ -1,5 +1,6 @@
 import Dispatch
 import MicoIO
+import MicoTestSupport
 
 /// Builds TLS sessions over loopback TCP for the tests.
 enum TLSTestHarness {

@@ -3,17 +3,17 @@ import Foundation
 /// PEM files made once per test process with the `openssl` CLI in a temporary directory:
 /// a trusted CA and its `localhost` leaf (SANs DNS:localhost, IP:127.0.0.1), and an untrusted CA
 /// with a leaf carrying the same names.
-struct TestCertificates: Sendable {
-    let directory: String
-    let caFile: String
-    let leafCertificateFile: String
-    let leafKeyFile: String
-    let untrustedCAFile: String
-    let untrustedLeafCertificateFile: String
-    let untrustedLeafKeyFile: String
+public struct TestCertificates: Sendable {
+    public let directory: String
+    public let caFile: String
+    public let leafCertificateFile: String
+    public let leafKeyFile: String
+    public let untrustedCAFile: String
+    public let untrustedLeafCertificateFile: String
+    public let untrustedLeafKeyFile: String
 
     /// The shared set; generation runs once, on first use.
-    static func shared() throws -> TestCertificates {
+    public static func shared() throws -> TestCertificates {
         try generated.get()
     }
 
