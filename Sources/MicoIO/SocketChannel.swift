@@ -80,11 +80,6 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, @unchecked Senda
         _ = Glibc.shutdown(fileDescriptor, Int32(SHUT_RDWR))
     }
 
-    /// Shuts down the sending side: the peer reads end of stream after what was sent.
-    public func shutdownWrite() {
-        _ = Glibc.shutdown(fileDescriptor, Int32(SHUT_WR))
-    }
-
     /// Whether the peer has closed or reset the connection, without consuming data (a pooled
     /// connection is checked with this before reuse). Unread data also counts as "not usable".
     public func isUsableWhileIdle() -> Bool {

@@ -12,7 +12,7 @@ struct AdminEndpoints: Sendable {
     func response(for request: HTTPRequestHead, keepAlive: Bool) -> (HTTPResponseHead, [UInt8]) {
         let path = request.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
         guard path == "/-/healthy" || path == "/-/ready" else {
-            return ProxyError.notFound(request.target).response(keepAlive: keepAlive)
+            return ProxyError.notFound.response(keepAlive: keepAlive)
         }
         guard request.method == "GET" || request.method == "HEAD" else {
             var refusal = ProxyError.methodNotAllowed(request.method, reason: "admin endpoints answer GET and HEAD")

@@ -72,7 +72,7 @@ extension ProxyError {
             proxyStatusError: failure.proxyStatusError, closesConnection: failure.closesClient)
     }
 
-    static func notFound(_ target: String) -> ProxyError {
+    static var notFound: ProxyError {
         ProxyError(
             status: 404, code: "not_found", message: "no admin endpoint at this path; see /-/healthy and /-/ready",
             proxyStatusError: "http_request_denied")
