@@ -33,12 +33,6 @@ struct AdminEndpoints: Sendable {
     }
 
     private static func ok(_ members: [(String, String)], keepAlive: Bool) -> (HTTPResponseHead, [UInt8]) {
-        let body = Array((JSONText.object(members) + "\n").utf8)
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Content-Length", value: String(body.count))
-        headers.add(name: "Cache-Control", value: "no-store")
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
-        return (HTTPResponseHead(version: .http1_1, status: 200, reason: "OK", headers: headers), body)
+        ClientResponder.json(status: 200, members: members, keepAlive: keepAlive)
     }
 }

@@ -18,6 +18,24 @@ enum ClientResponder {
         return sent && keepAlive
     }
 
+    /// A JSON response the proxy makes itself: `Content-Type`, `Content-Length`, `Cache-Control: no-store`, then
+    /// `headers`, and `Connection: close` unless `keepAlive`.
+    static func json(
+        status: Int, members: [(String, String)], headers extra: HTTPHeaders = HTTPHeaders(), keepAlive: Bool
+    ) -> (HTTPResponseHead, [UInt8]) {
+        let body = Array((JSONText.object(members) + "\n").utf8)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Length", value: String(body.count))
+        headers.add(name: "Cache-Control", value: "no-store")
+        for (name, value) in extra { headers.add(name: name, value: value) }
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        return (
+            HTTPResponseHead(version: .http1_1, status: status, reason: HTTPStatus.reason(status), headers: headers),
+            body
+        )
+    }
+
     /// Sends a complete response; false if the write failed.
     static func send(_ head: HTTPResponseHead, body: [UInt8], to stream: any ByteStream) async -> Bool {
         var bytes: [UInt8] = []

@@ -134,8 +134,8 @@ struct Forwarder: Sendable {
             }
         }
 
-        let reusable = response.isKeepAlive && responseFraming != .untilClose && !upstreamReader.hasBufferedBytes
-        if reusable { pool.release(connection) } else { connection.close() }
+        pool.finish(
+            connection, response: response, framing: responseFraming, strayBytes: upstreamReader.hasBufferedBytes)
         return relay.keepAlive
     }
 

@@ -33,20 +33,14 @@ struct ProxyError: Error, Sendable, CustomStringConvertible {
 
     /// The response head and body. `keepAlive` false adds `Connection: close`.
     func response(keepAlive: Bool) -> (HTTPResponseHead, [UInt8]) {
-        let body = Array(JSONText.object([("error", code), ("message", message)]).utf8)
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Content-Length", value: String(body.count))
-        headers.add(name: "Cache-Control", value: "no-store")
         headers.add(
             name: "Proxy-Status",
             value: "mico-auth-proxy; error=\(proxyStatusError); details=\(JSONText.structuredString(message))"
         )
         if let retryAfter { headers.add(name: "Retry-After", value: String(retryAfter)) }
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
-        let head = HTTPResponseHead(
-            version: .http1_1, status: status, reason: HTTPStatus.reason(status), headers: headers)
-        return (head, body)
+        return ClientResponder.json(
+            status: status, members: [("error", code), ("message", message)], headers: headers, keepAlive: keepAlive)
     }
 }
 

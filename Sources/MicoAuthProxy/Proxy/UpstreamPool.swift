@@ -1,5 +1,6 @@
 import Dispatch
 import Logging
+import MicoHTTP
 import MicoIO
 import Synchronization
 
@@ -64,8 +65,20 @@ final class UpstreamPool: Sendable {
         return try await connect()
     }
 
+    /// Ends an exchange: the connection goes back to the pool only when the response ended by its own framing
+    /// (not by a close), the upstream did not ask to close, and no stray bytes followed it; otherwise it is closed.
+    func finish(
+        _ connection: UpstreamConnection, response: HTTPResponseHead, framing: HTTPBodyFraming, strayBytes: Bool
+    ) {
+        if response.isKeepAlive && framing != .untilClose && !strayBytes {
+            release(connection)
+        } else {
+            connection.close()
+        }
+    }
+
     /// Returns a connection whose last exchange ended cleanly.
-    func release(_ connection: UpstreamConnection) {
+    private func release(_ connection: UpstreamConnection) {
         connection.lastUsed = .now()
         let kept = idle.withLock { list -> Bool in
             guard list.count < maxIdle else { return false }

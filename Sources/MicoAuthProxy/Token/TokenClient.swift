@@ -40,11 +40,7 @@ struct TokenClient: TokenFetching {
             var bodyDecoder = HTTPBodyDecoder(framing: framing)
             let responseBody = try await reader.readWholeBody(
                 &bodyDecoder, limit: Self.maxResponseBytes, deadline: deadline)
-            if response.isKeepAlive && framing != .untilClose && !reader.hasBufferedBytes {
-                pool.release(connection)
-            } else {
-                connection.close()
-            }
+            pool.finish(connection, response: response, framing: framing, strayBytes: reader.hasBufferedBytes)
             return try TokenEndpointProtocol.parseResponse(status: response.status, body: responseBody)
         } catch let error as TokenError {
             throw error
