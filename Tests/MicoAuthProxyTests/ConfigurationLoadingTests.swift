@@ -24,6 +24,18 @@ struct ConfigurationLoadingTests {
         #expect(configuration.tokenWaitSeconds == 10)
         #expect(configuration.upstreamConnectTimeoutSeconds == 10)
         #expect(configuration.upstreamResponseTimeoutSeconds == 60)
+        #expect(configuration.allowedHosts == nil)
+        #expect(configuration.allowedOrigins == [])
+        #expect(configuration.allowedUIDs == nil)
+        #expect(configuration.allowedGIDs == nil)
+        #expect(configuration.maxRequestLineBytes == 8192)
+        #expect(configuration.maxHeaderBytes == 32768)
+        #expect(configuration.maxHeaderCount == 100)
+        #expect(configuration.maxRequestBodyBytes == 67_108_864)
+        #expect(configuration.requestHeaderTimeoutSeconds == 10)
+        #expect(configuration.clientIdleTimeoutSeconds == 60)
+        #expect(configuration.clientBodyTimeoutSeconds == 60)
+        #expect(configuration.maxConnections == 1024)
         #expect(configuration.logLevel == .info)
         #expect(configuration.warnings == [])
         #expect(configuration.secretFileIsShared == false)
@@ -60,6 +72,18 @@ struct ConfigurationLoadingTests {
               "token_wait_seconds": 2,
               "upstream_connect_timeout_seconds": 3,
               "upstream_response_timeout_seconds": 120,
+              "allowed_hosts": ["LocalHost:8642", "[::1]", "proxy.internal"],
+              "allowed_origins": ["http://localhost:3000", "https://app.example.com"],
+              "allowed_uids": [0, 1000, 4294967295],
+              "allowed_gids": [100],
+              "max_request_line_bytes": 256,
+              "max_header_bytes": 1048576,
+              "max_header_count": 10000,
+              "max_request_body_bytes": 18446744073709551615,
+              "request_header_timeout_seconds": 0.5,
+              "client_idle_timeout_seconds": 86400,
+              "client_body_timeout_seconds": 7,
+              "max_connections": 1000000,
               "log_level": "debug"
             }
             """
@@ -84,6 +108,18 @@ struct ConfigurationLoadingTests {
         #expect(configuration.tokenWaitSeconds == 2)
         #expect(configuration.upstreamConnectTimeoutSeconds == 3)
         #expect(configuration.upstreamResponseTimeoutSeconds == 120)
+        #expect(configuration.allowedHosts == ["localhost:8642", "[::1]", "proxy.internal"])
+        #expect(configuration.allowedOrigins == ["http://localhost:3000", "https://app.example.com"])
+        #expect(configuration.allowedUIDs == [0, 1000, 4_294_967_295])
+        #expect(configuration.allowedGIDs == [100])
+        #expect(configuration.maxRequestLineBytes == 256)
+        #expect(configuration.maxHeaderBytes == 1_048_576)
+        #expect(configuration.maxHeaderCount == 10000)
+        #expect(configuration.maxRequestBodyBytes == UInt64.max)
+        #expect(configuration.requestHeaderTimeoutSeconds == 0.5)
+        #expect(configuration.clientIdleTimeoutSeconds == 86400)
+        #expect(configuration.clientBodyTimeoutSeconds == 7)
+        #expect(configuration.maxConnections == 1_000_000)
         #expect(configuration.logLevel == .debug)
         #expect(
             configuration.warnings == [
@@ -160,7 +196,7 @@ struct ConfigurationLoadingTests {
 
         let unrelated = try #require(try configurationLoadError(#"{"client_id": "a", "banana": 1}"#))
         #expect(unrelated.key == "banana")
-        #expect(unrelated.message.hasPrefix("unknown key; known keys are allow_non_loopback, ca_file,"))
+        #expect(unrelated.message.hasPrefix("unknown key; known keys are allow_non_loopback, allowed_gids,"))
     }
 
     @Test func secretInConfigFileIsRefusedWithoutEchoingIt() throws {
@@ -187,6 +223,22 @@ struct ConfigurationLoadingTests {
         (#""token_wait_seconds": "10""#, "token_wait_seconds"),
         (#""upstream_connect_timeout_seconds": true"#, "upstream_connect_timeout_seconds"),
         (#""upstream_response_timeout_seconds": [60]"#, "upstream_response_timeout_seconds"),
+        (#""allowed_hosts": "localhost""#, "allowed_hosts"),
+        (#""allowed_hosts": [8642]"#, "allowed_hosts"),
+        (#""allowed_origins": "http://localhost:3000""#, "allowed_origins"),
+        (#""allowed_uids": [-1]"#, "allowed_uids"),
+        (#""allowed_uids": [4294967296]"#, "allowed_uids"),
+        (#""allowed_gids": ["100"]"#, "allowed_gids"),
+        (#""allowed_gids": 100"#, "allowed_gids"),
+        (#""max_request_line_bytes": "8192""#, "max_request_line_bytes"),
+        (#""max_header_bytes": 32768.5"#, "max_header_bytes"),
+        (#""max_header_count": true"#, "max_header_count"),
+        (#""max_request_body_bytes": -1"#, "max_request_body_bytes"),
+        (#""max_request_body_bytes": 18446744073709551616"#, "max_request_body_bytes"),
+        (#""request_header_timeout_seconds": "10""#, "request_header_timeout_seconds"),
+        (#""client_idle_timeout_seconds": {}"#, "client_idle_timeout_seconds"),
+        (#""client_body_timeout_seconds": false"#, "client_body_timeout_seconds"),
+        (#""max_connections": 1024.0"#, "max_connections"),
         (#""log_level": 3"#, "log_level"),
     ])
     func wrongJSONTypeNamesTheKey(member: String, key: String) throws {
@@ -200,7 +252,8 @@ struct ConfigurationLoadingTests {
 
     @Test(arguments: [
         "refresh_margin_seconds", "token_wait_seconds", "upstream_connect_timeout_seconds",
-        "upstream_response_timeout_seconds",
+        "upstream_response_timeout_seconds", "request_header_timeout_seconds", "client_idle_timeout_seconds",
+        "client_body_timeout_seconds",
     ])
     func badNumbers(key: String) throws {
         for value in ["0", "-1", "-0.5", "1e999"] {

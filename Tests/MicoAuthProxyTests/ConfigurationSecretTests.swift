@@ -158,6 +158,23 @@ struct ConfigurationSecretTests {
         }
     }
 
+    @Test func sharedConfigFileIsWarnedAbout() throws {
+        let reader = inMemoryConfigurationReader([
+            "/etc/mico/shared.json": (#"{"client_id": "a"}"#, 0o644),
+            "/etc/mico/private.json": (#"{"client_id": "a"}"#, 0o600),
+        ])
+        let environment = ["MICOVOICE_CLIENT_SECRET": "s"]
+        let shared = try ProxyConfiguration.load(
+            configPath: "/etc/mico/shared.json", environment: environment, fileReader: reader)
+        #expect(shared.warnings.count == 1)
+        #expect(
+            shared.warnings.first?.hasPrefix("config file /etc/mico/shared.json is readable by group or others") == true
+        )
+        let privateFile = try ProxyConfiguration.load(
+            configPath: "/etc/mico/private.json", environment: environment, fileReader: reader)
+        #expect(privateFile.warnings == [])
+    }
+
     @Test func sharedSecretFileIsDetected() throws {
         let directory = try ConfigurationTempDirectory()
         defer { directory.remove() }
@@ -218,9 +235,11 @@ struct ConfigurationSecretTests {
         let object = try JSONDecoder().decode(DisplayKeys.self, from: Data(text.utf8))
         #expect(
             object.keys == [
-                "allow_non_loopback", "ca_file", "client_id", "client_secret", "client_secret_file",
-                "client_secret_source",
-                "listen", "log_level", "refresh_margin_seconds", "scope", "token_url", "token_wait_seconds",
+                "allow_non_loopback", "allowed_gids", "allowed_hosts", "allowed_origins", "allowed_uids", "ca_file",
+                "client_body_timeout_seconds", "client_id", "client_idle_timeout_seconds", "client_secret",
+                "client_secret_file", "client_secret_source", "listen", "log_level", "max_connections",
+                "max_header_bytes", "max_header_count", "max_request_body_bytes", "max_request_line_bytes",
+                "refresh_margin_seconds", "request_header_timeout_seconds", "scope", "token_url", "token_wait_seconds",
                 "unix_socket_mode", "upstream", "upstream_connect_timeout_seconds", "upstream_response_timeout_seconds",
             ])
         #expect(text.contains(#""client_secret" : "********""#))

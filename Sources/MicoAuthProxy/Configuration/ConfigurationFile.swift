@@ -18,6 +18,18 @@ struct ConfigurationFile: Decodable, Equatable {
     var tokenWaitSeconds: Double?
     var upstreamConnectTimeoutSeconds: Double?
     var upstreamResponseTimeoutSeconds: Double?
+    var allowedHosts: [String]?
+    var allowedOrigins: [String]?
+    var allowedUIDs: [UInt32]?
+    var allowedGIDs: [UInt32]?
+    var maxRequestLineBytes: Int?
+    var maxHeaderBytes: Int?
+    var maxHeaderCount: Int?
+    var maxRequestBodyBytes: UInt64?
+    var requestHeaderTimeoutSeconds: Double?
+    var clientIdleTimeoutSeconds: Double?
+    var clientBodyTimeoutSeconds: Double?
+    var maxConnections: Int?
     var logLevel: String?
     /// The keys present in the file, `null` or not.
     var keys: Set<String> = []
@@ -38,7 +50,25 @@ struct ConfigurationFile: Decodable, Equatable {
         "token_wait_seconds": ProxyConfiguration.positiveNumberMessage,
         "upstream_connect_timeout_seconds": ProxyConfiguration.positiveNumberMessage,
         "upstream_response_timeout_seconds": ProxyConfiguration.positiveNumberMessage,
+        "allowed_hosts": "must be null or an array of strings such as \"localhost:8642\" or \"[::1]:8642\"",
+        "allowed_origins": "must be an array of origin strings such as \"http://localhost:3000\"",
+        "allowed_uids": "must be null or an array of user ids (integers from 0 to 4294967295)",
+        "allowed_gids": "must be null or an array of group ids (integers from 0 to 4294967295)",
+        "max_request_line_bytes": ProxyConfiguration.integerRangeMessage(ProxyConfiguration.maxRequestLineBytesRange),
+        "max_header_bytes": ProxyConfiguration.integerRangeMessage(ProxyConfiguration.maxHeaderBytesRange),
+        "max_header_count": ProxyConfiguration.integerRangeMessage(ProxyConfiguration.maxHeaderCountRange),
+        "max_request_body_bytes": "must be an integer number of bytes, 0 or more (0 allows no body)",
+        "request_header_timeout_seconds": ProxyConfiguration.positiveNumberMessage,
+        "client_idle_timeout_seconds": ProxyConfiguration.positiveNumberMessage,
+        "client_body_timeout_seconds": ProxyConfiguration.positiveNumberMessage,
+        "max_connections": ProxyConfiguration.integerRangeMessage(ProxyConfiguration.maxConnectionsRange),
         "log_level": "must be one of \(LogLevelName.namesForMessages)",
+    ]
+
+    /// Keys whose numbers must be written as JSON integers: no fraction or exponent, not even `1.0` or `1e3`.
+    static let integerKeys: Set<String> = [
+        "allowed_uids", "allowed_gids", "max_request_line_bytes", "max_header_bytes", "max_header_count",
+        "max_request_body_bytes", "max_connections",
     ]
 
     init() {}
@@ -53,7 +83,9 @@ struct ConfigurationFile: Decodable, Equatable {
         func field<Value: Decodable>(_ name: String) throws -> Value? {
             do {
                 return try container.decodeIfPresent(Value.self, forKey: ConfigurationKey(name))
-            } catch is DecodingError {
+            } catch {
+                // Not only DecodingError: swift-foundation throws its internal JSONError for a number the
+                // type cannot hold, such as -1 or 2^64 for UInt64.
                 throw ConfigurationError(key: name, message: Self.expectations[name]!)
             }
         }
@@ -70,6 +102,18 @@ struct ConfigurationFile: Decodable, Equatable {
         tokenWaitSeconds = try field("token_wait_seconds")
         upstreamConnectTimeoutSeconds = try field("upstream_connect_timeout_seconds")
         upstreamResponseTimeoutSeconds = try field("upstream_response_timeout_seconds")
+        allowedHosts = try field("allowed_hosts")
+        allowedOrigins = try field("allowed_origins")
+        allowedUIDs = try field("allowed_uids")
+        allowedGIDs = try field("allowed_gids")
+        maxRequestLineBytes = try field("max_request_line_bytes")
+        maxHeaderBytes = try field("max_header_bytes")
+        maxHeaderCount = try field("max_header_count")
+        maxRequestBodyBytes = try field("max_request_body_bytes")
+        requestHeaderTimeoutSeconds = try field("request_header_timeout_seconds")
+        clientIdleTimeoutSeconds = try field("client_idle_timeout_seconds")
+        clientBodyTimeoutSeconds = try field("client_body_timeout_seconds")
+        maxConnections = try field("max_connections")
         logLevel = try field("log_level")
     }
 

@@ -189,18 +189,25 @@ struct ConfigurationJSONCheck {
         guard integerDigits == 1 || bytes[integerStart] != UInt8(ascii: "0") else {
             throw Problem(offset: integerStart, what: "numbers must not have leading zeros")
         }
+        var isInteger = true
         if current == UInt8(ascii: ".") {
             index += 1
+            isInteger = false
             guard skipDigits() > 0 else { throw problem("invalid number: expected digits after \".\"") }
         }
         if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
             index += 1
+            isInteger = false
             if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
             guard skipDigits() > 0 else { throw problem("invalid number: expected digits in the exponent") }
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         guard let number = Double(text), number.isFinite else {
             throw Problem(offset: start, what: "number out of range", key: memberKey)
+        }
+        // JSONDecoder would take 1.0 or 1e3 for an integer; keys that count things accept digits only.
+        if !isInteger, let memberKey, ConfigurationFile.integerKeys.contains(memberKey) {
+            throw Problem(offset: start, what: "expected an integer", key: memberKey)
         }
     }
 }

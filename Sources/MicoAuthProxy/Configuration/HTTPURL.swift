@@ -65,36 +65,10 @@ public struct HTTPURL: Sendable, Hashable, CustomStringConvertible {
         if target.hasPrefix("?") { target = "/" + target }
 
         let host: Substring
-        var portText: Substring?
-        if authority.hasPrefix("[") {
-            guard let close = authority.firstIndex(of: "]") else {
-                throw failure("missing \"]\" after the IPv6 address")
-            }
-            host = authority[authority.index(after: authority.startIndex)..<close]
-            let rest = authority[authority.index(after: close)...]
-            if !rest.isEmpty {
-                guard rest.hasPrefix(":") else { throw failure("unexpected text after \"]\"") }
-                portText = rest.dropFirst()
-            }
-            guard HostSyntax.ipv6Bytes(String(host)) != nil else {
-                throw failure("\(host) is not a valid IPv6 address")
-            }
-        } else {
-            if let colon = authority.lastIndex(of: ":") {
-                host = authority[..<colon]
-                portText = authority[authority.index(after: colon)...]
-            } else {
-                host = authority
-            }
-            if host.contains(":") { throw failure("an IPv6 address needs brackets, e.g. https://[::1]:8443") }
-            if case .failure(let error) = HostSyntax.classify(String(host)) { throw failure(error.message) }
-        }
-        var port: UInt16?
-        if let portText {
-            guard let value = HostSyntax.port(portText), value != 0 else {
-                throw failure("the port must be a number from 1 to 65535")
-            }
-            port = value
+        let port: UInt16?
+        switch HostSyntax.authority(authority, bracketExample: "https://[::1]:8443") {
+        case .success(let parts): (host, port) = parts
+        case .failure(let error): throw failure(error.message)
         }
         let url = HTTPURL(scheme: scheme, host: host.lowercased(), port: port, path: target)
         guard url.isTLS || url.isLoopbackHost else {

@@ -61,6 +61,42 @@ enum HostSyntax {
         return withUnsafeBytes(of: &address) { Array($0) }
     }
 
+    /// Splits `authority` (`host[:port]`, an IPv6 literal in brackets) and checks both parts; the port must be
+    /// 1 to 65535. `bracketExample` shows a bracketed IPv6 authority in the caller's syntax.
+    static func authority(
+        _ authority: Substring,
+        bracketExample: String
+    ) -> Result<(host: Substring, port: UInt16?), ConfigurationError> {
+        let host: Substring
+        var portText: Substring?
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else {
+                return .failure(error("missing \"]\" after the IPv6 address"))
+            }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            let rest = authority[authority.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":") else { return .failure(error("unexpected text after \"]\"")) }
+                portText = rest.dropFirst()
+            }
+            guard ipv6Bytes(String(host)) != nil else { return .failure(error("\(host) is not a valid IPv6 address")) }
+        } else {
+            if let colon = authority.lastIndex(of: ":") {
+                host = authority[..<colon]
+                portText = authority[authority.index(after: colon)...]
+            } else {
+                host = authority
+            }
+            if host.contains(":") { return .failure(error("an IPv6 address needs brackets, e.g. \(bracketExample)")) }
+            if case .failure(let failure) = classify(String(host)) { return .failure(failure) }
+        }
+        guard let portText else { return .success((host, nil)) }
+        guard let port = port(portText), port != 0 else {
+            return .failure(error("the port must be a number from 1 to 65535"))
+        }
+        return .success((host, port))
+    }
+
     /// Parses a decimal port of 1 to 5 digits no greater than 65535.
     static func port(_ text: Substring) -> UInt16? {
         guard (1...5).contains(text.utf8.count), text.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {

@@ -55,6 +55,18 @@ private struct DisplayedConfiguration: Encodable {
         try put("token_wait_seconds", c.tokenWaitSeconds)
         try put("upstream_connect_timeout_seconds", c.upstreamConnectTimeoutSeconds)
         try put("upstream_response_timeout_seconds", c.upstreamResponseTimeoutSeconds)
+        try put("allowed_hosts", c.allowedHosts)
+        try put("allowed_origins", c.allowedOrigins)
+        try put("allowed_uids", c.allowedUIDs)
+        try put("allowed_gids", c.allowedGIDs)
+        try put("max_request_line_bytes", c.maxRequestLineBytes)
+        try put("max_header_bytes", c.maxHeaderBytes)
+        try put("max_header_count", c.maxHeaderCount)
+        try put("max_request_body_bytes", c.maxRequestBodyBytes)
+        try put("request_header_timeout_seconds", c.requestHeaderTimeoutSeconds)
+        try put("client_idle_timeout_seconds", c.clientIdleTimeoutSeconds)
+        try put("client_body_timeout_seconds", c.clientBodyTimeoutSeconds)
+        try put("max_connections", c.maxConnections)
         try put("log_level", c.logLevel.rawValue)
     }
 }

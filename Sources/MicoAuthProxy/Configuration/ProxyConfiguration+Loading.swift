@@ -23,7 +23,7 @@ extension ProxyConfiguration {
     /// `MICOVOICE_CLIENT_SECRET`, and `client_secret_file`; trailing CR/LF are trimmed. An empty
     /// environment variable counts as unset. Relative `client_secret_file` and `ca_file` paths are
     /// resolved against the config file's directory. `ca_file` must be readable and hold a PEM
-    /// certificate.
+    /// certificate. `allowed_hosts` entries are lower-cased.
     ///
     /// - Throws: `ConfigurationError` naming the file and key at fault; its text never holds the secret.
     public static func load(
@@ -32,6 +32,7 @@ extension ProxyConfiguration {
         fileReader: ConfigurationFileReader = .system
     ) throws(ConfigurationError) -> ProxyConfiguration {
         var file = ConfigurationFile()
+        var configFileWarnings: [String] = []
         if let configPath {
             let contents: ConfigurationFileReader.Contents
             switch fileReader.read(configPath, configFileByteLimit) {
@@ -39,6 +40,12 @@ extension ProxyConfiguration {
             case .failure(let failure):
                 throw ConfigurationError(
                     key: nil, message: "cannot read config file: \(failure.reason)", file: configPath)
+            }
+            if contents.mode & 0o077 != 0 {
+                // It holds no secret, but it says where the secret is and where the token goes.
+                configFileWarnings.append(
+                    "config file \(configPath) is readable by group or others (mode 0\(String(contents.mode, radix: 8)));"
+                        + " run chmod 600 on it, or chmod 640 with a group the service runs in")
             }
             do {
                 file = try ConfigurationFile.decode(contents.bytes)
@@ -49,7 +56,10 @@ extension ProxyConfiguration {
             }
         }
         do {
-            return try build(from: file, configPath: configPath, environment: environment, fileReader: fileReader)
+            var configuration = try build(
+                from: file, configPath: configPath, environment: environment, fileReader: fileReader)
+            configuration.warnings.insert(contentsOf: configFileWarnings, at: 0)
+            return configuration
         } catch {
             throw error.located(in: configPath, keysFromFile: file.keys)
         }
@@ -110,6 +120,18 @@ extension ProxyConfiguration {
             upstreamConnectTimeoutSeconds: file.upstreamConnectTimeoutSeconds ?? defaultUpstreamConnectTimeoutSeconds,
             upstreamResponseTimeoutSeconds: file.upstreamResponseTimeoutSeconds
                 ?? defaultUpstreamResponseTimeoutSeconds,
+            allowedHosts: file.allowedHosts,
+            allowedOrigins: file.allowedOrigins ?? [],
+            allowedUIDs: file.allowedUIDs,
+            allowedGIDs: file.allowedGIDs,
+            maxRequestLineBytes: file.maxRequestLineBytes ?? defaultMaxRequestLineBytes,
+            maxHeaderBytes: file.maxHeaderBytes ?? defaultMaxHeaderBytes,
+            maxHeaderCount: file.maxHeaderCount ?? defaultMaxHeaderCount,
+            maxRequestBodyBytes: file.maxRequestBodyBytes ?? defaultMaxRequestBodyBytes,
+            requestHeaderTimeoutSeconds: file.requestHeaderTimeoutSeconds ?? defaultRequestHeaderTimeoutSeconds,
+            clientIdleTimeoutSeconds: file.clientIdleTimeoutSeconds ?? defaultClientIdleTimeoutSeconds,
+            clientBodyTimeoutSeconds: file.clientBodyTimeoutSeconds ?? defaultClientBodyTimeoutSeconds,
+            maxConnections: file.maxConnections ?? defaultMaxConnections,
             logLevel: logLevel
         )
         do {
@@ -128,6 +150,7 @@ extension ProxyConfiguration {
 
         if let caFile = configuration.caFile { try checkCAFile(caFile, fileReader: fileReader) }
         configuration.warnings += exposureWarnings(configuration)
+        configuration.warnings += configuration.clientPolicyWarnings()
         return configuration
     }
 

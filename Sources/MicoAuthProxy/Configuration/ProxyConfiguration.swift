@@ -41,6 +41,39 @@ public struct ProxyConfiguration: Sendable, Equatable {
     /// `upstream_response_timeout_seconds`: how long to wait for the upstream's response head, in seconds.
     /// Default 60.
     public var upstreamResponseTimeoutSeconds: Double
+    /// `allowed_hosts`: the `Host` header values a request may carry, each `host` or `host:port` as sent
+    /// (an IPv6 literal in brackets), lower-case. Default `nil`: the proxy allows `localhost`, `127.0.0.1` and
+    /// `[::1]`, each bare and with each listening port, plus the configured listen hosts.
+    public var allowedHosts: [String]?
+    /// `allowed_origins`: the `Origin` header values accepted, each `scheme://host[:port]` compared exactly.
+    /// Default `[]`.
+    public var allowedOrigins: [String]
+    /// `allowed_uids`: the user ids a Unix socket client may have (`SO_PEERCRED`). Default `nil`: any user.
+    public var allowedUIDs: [UInt32]?
+    /// `allowed_gids`: the group ids a Unix socket client may have (`SO_PEERCRED`). Default `nil`: any group.
+    public var allowedGIDs: [UInt32]?
+    /// `max_request_line_bytes`: the longest request line, in bytes without its CRLF. Default 8192;
+    /// 256 to 1048576.
+    public var maxRequestLineBytes: Int
+    /// `max_header_bytes`: the largest request head, in bytes including the request line. Default 32768;
+    /// 1024 to 1048576 and at least `max_request_line_bytes`.
+    public var maxHeaderBytes: Int
+    /// `max_header_count`: the most header field lines in a request head. Default 100; 1 to 10000.
+    public var maxHeaderCount: Int
+    /// `max_request_body_bytes`: the largest request body, in bytes; 0 allows no body. Default 67108864 (64 MiB).
+    public var maxRequestBodyBytes: UInt64
+    /// `request_header_timeout_seconds`: how long a client may take to send a request head, in seconds.
+    /// Default 10.
+    public var requestHeaderTimeoutSeconds: Double
+    /// `client_idle_timeout_seconds`: how long a client connection may sit idle between requests, in seconds.
+    /// Default 60.
+    public var clientIdleTimeoutSeconds: Double
+    /// `client_body_timeout_seconds`: how long the proxy waits for each read of a request body, in seconds.
+    /// Default 60.
+    public var clientBodyTimeoutSeconds: Double
+    /// `max_connections`: the most client connections open at once, over all listeners. Default 1024;
+    /// 1 to 1000000.
+    public var maxConnections: Int
     /// `log_level`: the least severe level logged. Default `.info`.
     public var logLevel: LogLevelName
     /// Problems worth a start-up warning that do not stop the proxy, e.g. a shared secret file.
@@ -50,7 +83,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var secretFileIsShared: Bool
 
     /// Builds a configuration in code; every argument but the first three has the config file's default.
-    /// `tokenURL` defaults to `upstream` + `/oauth/token`. Call `validate()` to check the values.
+    /// `tokenURL` defaults to `upstream` + `/oauth/token`; `allowedHosts` entries are lower-cased.
+    /// Call `validate()` to check the values.
     public init(
         upstream: HTTPURL,
         clientID: String,
@@ -67,6 +101,18 @@ public struct ProxyConfiguration: Sendable, Equatable {
         tokenWaitSeconds: Double = ProxyConfiguration.defaultTokenWaitSeconds,
         upstreamConnectTimeoutSeconds: Double = ProxyConfiguration.defaultUpstreamConnectTimeoutSeconds,
         upstreamResponseTimeoutSeconds: Double = ProxyConfiguration.defaultUpstreamResponseTimeoutSeconds,
+        allowedHosts: [String]? = nil,
+        allowedOrigins: [String] = [],
+        allowedUIDs: [UInt32]? = nil,
+        allowedGIDs: [UInt32]? = nil,
+        maxRequestLineBytes: Int = ProxyConfiguration.defaultMaxRequestLineBytes,
+        maxHeaderBytes: Int = ProxyConfiguration.defaultMaxHeaderBytes,
+        maxHeaderCount: Int = ProxyConfiguration.defaultMaxHeaderCount,
+        maxRequestBodyBytes: UInt64 = ProxyConfiguration.defaultMaxRequestBodyBytes,
+        requestHeaderTimeoutSeconds: Double = ProxyConfiguration.defaultRequestHeaderTimeoutSeconds,
+        clientIdleTimeoutSeconds: Double = ProxyConfiguration.defaultClientIdleTimeoutSeconds,
+        clientBodyTimeoutSeconds: Double = ProxyConfiguration.defaultClientBodyTimeoutSeconds,
+        maxConnections: Int = ProxyConfiguration.defaultMaxConnections,
         logLevel: LogLevelName = .info,
         warnings: [String] = [],
         secretFileIsShared: Bool = false
@@ -86,6 +132,18 @@ public struct ProxyConfiguration: Sendable, Equatable {
         self.tokenWaitSeconds = tokenWaitSeconds
         self.upstreamConnectTimeoutSeconds = upstreamConnectTimeoutSeconds
         self.upstreamResponseTimeoutSeconds = upstreamResponseTimeoutSeconds
+        self.allowedHosts = allowedHosts?.map { $0.lowercased() }
+        self.allowedOrigins = allowedOrigins
+        self.allowedUIDs = allowedUIDs
+        self.allowedGIDs = allowedGIDs
+        self.maxRequestLineBytes = maxRequestLineBytes
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+        self.maxRequestBodyBytes = maxRequestBodyBytes
+        self.requestHeaderTimeoutSeconds = requestHeaderTimeoutSeconds
+        self.clientIdleTimeoutSeconds = clientIdleTimeoutSeconds
+        self.clientBodyTimeoutSeconds = clientBodyTimeoutSeconds
+        self.maxConnections = maxConnections
         self.logLevel = logLevel
         self.warnings = warnings
         self.secretFileIsShared = secretFileIsShared
@@ -107,6 +165,22 @@ extension ProxyConfiguration {
     public static let defaultUpstreamConnectTimeoutSeconds: Double = 10
     /// 60 seconds.
     public static let defaultUpstreamResponseTimeoutSeconds: Double = 60
+    /// 8192 bytes, as `HTTPParserLimits`.
+    public static let defaultMaxRequestLineBytes = 8192
+    /// 32768 bytes, as `HTTPParserLimits`.
+    public static let defaultMaxHeaderBytes = 32768
+    /// 100 field lines, as `HTTPParserLimits`.
+    public static let defaultMaxHeaderCount = 100
+    /// 67108864 bytes (64 MiB).
+    public static let defaultMaxRequestBodyBytes: UInt64 = 64 << 20
+    /// 10 seconds.
+    public static let defaultRequestHeaderTimeoutSeconds: Double = 10
+    /// 60 seconds.
+    public static let defaultClientIdleTimeoutSeconds: Double = 60
+    /// 60 seconds.
+    public static let defaultClientBodyTimeoutSeconds: Double = 60
+    /// 1024 connections.
+    public static let defaultMaxConnections = 1024
     /// The largest value any `*_seconds` key accepts: one day. Larger values would overflow the
     /// nanosecond arithmetic of timers and are surely mistakes.
     public static let maximumSeconds: Double = 86_400
@@ -119,7 +193,7 @@ extension ProxyConfiguration {
     static let positiveNumberMessage = "must be a positive number"
 
     /// Checks what the types cannot: the listen list, loopback policy, socket mode, URL shapes,
-    /// client id, scope syntax, number ranges and a non-empty secret. Errors name the key.
+    /// client id, scope syntax, number ranges, the client allow-lists and limits, and a non-empty secret. Errors name the key.
     /// Does not touch files; `load` checks `ca_file` itself.
     public func validate() throws(ConfigurationError) {
         try validateSettings()
@@ -176,6 +250,9 @@ extension ProxyConfiguration {
             ("token_wait_seconds", tokenWaitSeconds),
             ("upstream_connect_timeout_seconds", upstreamConnectTimeoutSeconds),
             ("upstream_response_timeout_seconds", upstreamResponseTimeoutSeconds),
+            ("request_header_timeout_seconds", requestHeaderTimeoutSeconds),
+            ("client_idle_timeout_seconds", clientIdleTimeoutSeconds),
+            ("client_body_timeout_seconds", clientBodyTimeoutSeconds),
         ]
         for case (let key, let value?) in numbers {
             guard value.isFinite, value > 0 else { throw failure(key, Self.positiveNumberMessage) }
@@ -183,6 +260,7 @@ extension ProxyConfiguration {
                 throw failure(key, "must be at most \(Int(Self.maximumSeconds)) seconds")
             }
         }
+        try validateClientPolicy()
     }
 
     static func isControlOrSpace(_ scalar: Unicode.Scalar) -> Bool {
