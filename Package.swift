@@ -19,10 +19,12 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // Linux calls Swift cannot import (variadic prctl, accept4, SO_PEERCRED's struct ucred).
+        .target(name: "CMicoSystem"),
         // Pure HTTP/1.1 framing: bytes in, heads and body events out. No I/O, no clocks.
         .target(name: "MicoHTTP"),
         // Sockets, listeners, Dispatch-driven readiness, TLS over OpenSSL.
-        .target(name: "MicoIO", dependencies: ["COpenSSL"]),
+        .target(name: "MicoIO", dependencies: ["COpenSSL", "CMicoSystem"]),
         // Configuration, token, policy, forwarding, admin endpoints, the mock API.
         .target(
             name: "MicoAuthProxy",
@@ -36,13 +38,14 @@ let package = Package(
             name: "mico-auth-proxy",
             dependencies: [
                 "MicoAuthProxy",
+                "MicoIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Certificates made at test time with the openssl CLI, shared by the TLS and the integration tests.
+        // Test helpers shared by the test targets: certificates made with the openssl CLI, external processes.
         .target(name: "MicoTestSupport", path: "Tests/MicoTestSupport"),
-        .testTarget(name: "MicoHTTPTests", dependencies: ["MicoHTTP"]),
+        .testTarget(name: "MicoHTTPTests", dependencies: ["MicoHTTP", "MicoTestSupport"]),
         .testTarget(name: "MicoIOTests", dependencies: ["MicoIO", "MicoTestSupport"]),
         .testTarget(
             name: "MicoAuthProxyTests",

@@ -1,3 +1,4 @@
+import CMicoSystem
 import Dispatch
 import Glibc
 
@@ -99,16 +100,9 @@ public final class Listener: @unchecked Sendable, CustomStringConvertible {
 
     private func acceptAll(_ onAccept: @Sendable (SocketChannel) -> Void) {
         while !closed {
-            // accept4 is hidden behind _GNU_SOURCE in Glibc's Swift overlay; plain accept + fcntl does the same.
-            let fd = accept(fileDescriptor, nil, nil)
+            let fd = CMicoSystem_accept_nonblocking(fileDescriptor)
             if fd >= 0 {
-                do {
-                    try setNonBlocking(fd)
-                    if address.family != AF_UNIX { try setSocketOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1) }
-                } catch {
-                    closeDescriptor(fd)
-                    continue
-                }
+                if address.family != AF_UNIX { try? setSocketOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1) }
                 onAccept(SocketChannel(adopting: fd))
                 continue
             }

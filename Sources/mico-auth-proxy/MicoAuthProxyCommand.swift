@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import Logging
 import MicoAuthProxy
+import MicoIO
 
 @main
 struct MicoAuthProxyCommand: AsyncParsableCommand {
@@ -14,8 +15,14 @@ struct MicoAuthProxyCommand: AsyncParsableCommand {
     )
 }
 
-/// Loads the configuration or exits 1 with the one-line error that names the key.
+/// Loads the configuration or exits 1 with the one-line error that names the key. Core dumps are switched off
+/// first: from here on the process holds the secret.
 func loadConfiguration(_ path: String?) throws -> ProxyConfiguration {
+    do {
+        try ProcessHardening.disableCoreDumps()
+    } catch {
+        printError("mico-auth-proxy: warning: cannot switch off core dumps: \(error)")
+    }
     do {
         return try ProxyConfiguration.load(configPath: path, environment: ProcessEnvironment.current())
     } catch {

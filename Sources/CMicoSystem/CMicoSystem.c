@@ -1,0 +1,29 @@
+#define _GNU_SOURCE
+#include "CMicoSystem.h"
+
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+
+int CMicoSystem_prctl_set_dumpable(int value) {
+    return prctl(PR_SET_DUMPABLE, value, 0, 0, 0);
+}
+
+int CMicoSystem_prctl_get_dumpable(void) {
+    return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+}
+
+int CMicoSystem_accept_nonblocking(int fd) {
+    return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+int CMicoSystem_peer_credentials(int fd, uid_t *uid, gid_t *gid) {
+    struct ucred credentials;
+    socklen_t length = sizeof(credentials);
+    int result = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length);
+    if (result == 0) {
+        *uid = credentials.uid;
+        *gid = credentials.gid;
+    }
+    return result;
+}

@@ -1,0 +1,21 @@
+#ifndef C_MICO_SYSTEM_H
+#define C_MICO_SYSTEM_H
+
+// Linux calls that Swift cannot import: variadic functions and declarations behind _GNU_SOURCE.
+// One shim, one C call, no logic.
+
+#include <sys/types.h>
+
+/// prctl(PR_SET_DUMPABLE, value): 0 forbids core dumps and ptrace attach by other users.
+int CMicoSystem_prctl_set_dumpable(int value);
+
+/// prctl(PR_GET_DUMPABLE).
+int CMicoSystem_prctl_get_dumpable(void);
+
+/// accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC): one call instead of accept + two fcntl.
+int CMicoSystem_accept_nonblocking(int fd);
+
+/// getsockopt(fd, SOL_SOCKET, SO_PEERCRED, …): the uid and gid of a unix-domain peer.
+int CMicoSystem_peer_credentials(int fd, uid_t *uid, gid_t *gid);
+
+#endif
