@@ -1,6 +1,7 @@
 import Foundation
 import MicoAuthProxy
 import MicoHTTP
+import MicoTestSupport
 import Testing
 
 /// The proxy in this process in front of the mock API over real TLS on loopback, driven by curl.

@@ -1,6 +1,7 @@
 import Foundation
 import MicoAuthProxy
 import MicoIO
+import MicoTestSupport
 import Testing
 
 /// Every kind of `listen` entry, reached by curl.

@@ -1,5 +1,6 @@
 import Foundation
 import MicoAuthProxy
+import MicoTestSupport
 import Testing
 
 /// The built `mico-auth-proxy` binary, run as a separate process the way systemd and people run it.
@@ -131,6 +132,30 @@ struct ProxyProcessTests {
         #expect(
             try authorized.json()["body_sha256"] as? String
                 == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test("run switches core dumps off and warns about a secret file others can read")
+    func processKeepsItsSecrets() async throws {
+        let directory = try TemporaryDirectory.make("hardening")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let secretFile = directory + "/client_secret"
+        try "a-shared-secret\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
+        chmod(secretFile, 0o644)
+        let port = try freePort()
+        let config = directory + "/config.json"
+        try """
+        {"client_id": "x", "client_secret_file": "\(secretFile)", "listen": ["127.0.0.1:\(port)"],
+         "upstream": "http://127.0.0.1:\(try freePort())"}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let child = try LongRunning.start(
+            Self.binary, ["run", "--config", config], environment: Self.environment())
+        defer { child.stop() }
+        try await child.waitForOutput("listening")
+        let limits = try String(contentsOfFile: "/proc/\(child.process.processIdentifier)/limits", encoding: .utf8)
+        let core = limits.split(separator: "\n").first { $0.hasPrefix("Max core file size") }
+        #expect(core?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(4).prefix(2) == ["0", "0"])
+        #expect(child.output.contains("readable by group or others"))
+        #expect(!child.output.contains("a-shared-secret"))
     }
 
     @Test("a 100 MiB response streams through the proxy process with its resident memory under 64 MiB")

@@ -1,5 +1,6 @@
 import Foundation
 import MicoAuthProxy
+import MicoTestSupport
 import Testing
 
 /// The token's life as curl sees it, against the mock API's real token endpoint over TLS.

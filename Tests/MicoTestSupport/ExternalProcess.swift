@@ -2,16 +2,16 @@ import Foundation
 
 /// Runs external programs (curl, openssl, the built binary) without blocking the cooperative thread pool:
 /// the in-process proxy under test needs those threads.
-struct ExternalProcess {
-    struct Result {
-        var status: Int32
-        var stdout: Data
-        var stderr: String
-        var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+public struct ExternalProcess {
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: Data
+        public var stderr: String
+        public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
     }
 
     /// Runs `executable` to completion. Output goes through temp files, so a large output cannot dead-lock a pipe.
-    static func run(
+    public static func run(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
         timeout: Double = 120
     ) async throws -> Result {
@@ -47,9 +47,9 @@ struct ExternalProcess {
     }
 }
 
-enum TemporaryDirectory {
+public enum TemporaryDirectory {
     /// A new private directory under the system temp dir.
-    static func make(_ label: String) throws -> String {
+    public static func make(_ label: String) throws -> String {
         var template = Array((NSTemporaryDirectory() + "/mico-\(label)-XXXXXX").utf8CString)
         guard let path = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw CocoaError(.fileWriteUnknown)

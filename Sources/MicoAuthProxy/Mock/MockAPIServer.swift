@@ -12,6 +12,7 @@ import Synchronization
 /// - `POST /oauth/token` — form-encoded client-credentials grant, as the vendor's guide describes.
 /// - `/v1/bytes/N` — N bytes (`?mode=chunked` or `?mode=close` for other framings; HEAD gives only the length).
 /// - `/v1/status/NNN` — that status with a small JSON body (none for 204 and 304).
+/// - `/v1/cors` — a 200 carrying `Access-Control-Allow-*` headers (a proxy must not pass them to a browser).
 /// - `/v1/redirect` — a 302 to another host (a proxy must pass it on, not follow it).
 /// - `/v1/slow?ms=N` — waits N milliseconds before answering like `/v1/echo`.
 /// - any other `/v1/…` — echoes method, target, body length and SHA-256, and the header names received.
@@ -193,6 +194,13 @@ public final class MockAPIServer: Sendable {
             (200...599).contains(status)
         {
             try await send(status: status, json: #"{"status": \#(status)}"#, to: stream, request: request)
+            return request.isKeepAlive
+        }
+        if path == "/v1/cors" {
+            var headers = HTTPHeaders()
+            headers.add(name: "Access-Control-Allow-Origin", value: "*")
+            headers.add(name: "Access-Control-Allow-Credentials", value: "true")
+            try await send(status: 200, json: #"{"cors": true}"#, to: stream, request: request, extra: headers)
             return request.isKeepAlive
         }
         if path == "/v1/redirect" {

@@ -13,12 +13,19 @@ struct ClientConnection {
         var headTimeout: Double = 10
         /// An idle keep-alive connection is closed after this many seconds.
         var idleTimeout: Double = 60
+        /// Longest wait for each read of a request body and each write to the client, seconds.
+        var bodyTimeout: Double = 60
     }
 
     let channel: SocketChannel
     let forwarder: Forwarder
     let admin: AdminEndpoints
+    let policy: Policy
     let limits: Limits
+    /// Unix-socket clients skip the Host check (no browser reaches them).
+    let viaUnixSocket: Bool
+    /// Set when the peer's credentials are not allowed: every request gets this, then the connection closes.
+    let peerRefusal: ProxyError?
     let logger: Logger
 
     func serve() async {
@@ -50,7 +57,7 @@ struct ClientConnection {
     /// Answers one request; returns whether the connection stays open.
     private func handle(_ request: HTTPRequestHead, framing: HTTPBodyFraming, reader: inout HTTPReader) async -> Bool {
         let hasBody = framing != .none
-        if let refusal = Policy.refusal(for: request) {
+        if let refusal = peerRefusal ?? policy.refusal(for: request, framing: framing, viaUnixSocket: viaUnixSocket) {
             logger.info(
                 "refused request", metadata: ["method": "\(request.method)", "error": "\(refusal.code)"])
             return await ClientResponder.send(refusal, to: channel, request: request, bodyUnread: hasBody)

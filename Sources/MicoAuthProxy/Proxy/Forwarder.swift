@@ -24,6 +24,8 @@ struct Forwarder: Sendable {
     let tokens: TokenCache
     let timeouts: Timeouts
     let logger: Logger
+    /// Largest request body forwarded, bytes; a chunked body that grows past it is cut off upstream and gets 413.
+    var maxRequestBodyBytes: UInt64 = .max
 
     private static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
@@ -65,6 +67,10 @@ struct Forwarder: Sendable {
             switch await sendBody(request, framing: framing, client: &client, to: connection) {
             case .sent:
                 break
+            case .tooLarge:
+                connection.close()  // The upstream sees a chunked body that never ends: nothing is acted on.
+                return await ClientResponder.send(
+                    .tooLarge(limit: maxRequestBodyBytes), to: clientStream, request: request, bodyUnread: true)
             case .clientFailed(let error):
                 connection.close()
                 if let parseError = error as? HTTPParseError {
@@ -141,6 +147,7 @@ struct Forwarder: Sendable {
 
     private enum BodyOutcome {
         case sent
+        case tooLarge
         case clientFailed(any Error)
         case upstreamFailed(any Error)
     }
@@ -159,6 +166,7 @@ struct Forwarder: Sendable {
         }
         var decoder = HTTPBodyDecoder(framing: framing)
         let writer = HTTPBodyWriter(stream: connection.stream, encoding: framing == .chunked ? .chunked : .raw)
+        var sent: UInt64 = 0
         while true {
             let part: [UInt8]?
             do {
@@ -171,6 +179,8 @@ struct Forwarder: Sendable {
                     try await writer.finish(deadline: .now() + timeouts.upstreamResponse)
                     return .sent
                 }
+                sent += UInt64(part.count)
+                if sent > maxRequestBodyBytes { return .tooLarge }
                 try await writer.write(part, deadline: .now() + timeouts.upstreamResponse)
             } catch {
                 return .upstreamFailed(error)
@@ -215,6 +225,8 @@ struct Forwarder: Sendable {
     ) -> (head: HTTPResponseHead, encoding: HTTPBodyWriter.Encoding, keepAlive: Bool) {
         var headers = response.headers
         HTTPHeaderRules.removeHopByHopAndFraming(&headers)
+        // The proxy never grants a browser cross-origin access, whatever the API says (CORS, Fetch §3.2).
+        headers.removeAll { name, _ in name.lowercased().hasPrefix("access-control-") }
         var encoding = HTTPBodyWriter.Encoding.raw
         var closeAfter = false
         switch framing {

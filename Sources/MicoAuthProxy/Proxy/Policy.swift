@@ -1,10 +1,20 @@
 import MicoHTTP
 
-/// What the proxy refuses to forward, whatever the upstream would say: it carries a credential, so it must not
-/// act as an open proxy (RFC 9112 §3.2 request-target forms).
-enum Policy {
+/// What the proxy refuses to forward, whatever the upstream would say. It adds a credential to what it forwards,
+/// so it must not act as an open proxy, nor serve a web page that reached loopback by DNS rebinding or a
+/// cross-site request (the Host, Origin and Sec-Fetch-Site checks).
+struct Policy: Sendable {
+    /// `Host` values accepted, lower-cased. Requests on a unix socket skip this check.
+    var allowedHosts: Set<String>
+    /// `Origin` values accepted; a request without `Origin` passes.
+    var allowedOrigins: Set<String>
+    /// The token endpoint's path, normalised (see `normalizedPath`); never forwarded.
+    var tokenPath: String
+    /// Largest request body, bytes (checked against Content-Length here, while streaming for chunked bodies).
+    var maxRequestBodyBytes: UInt64
+
     /// The refusal for `request`, or nil when it may be served.
-    static func refusal(for request: HTTPRequestHead) -> ProxyError? {
+    func refusal(for request: HTTPRequestHead, framing: HTTPBodyFraming, viaUnixSocket: Bool) -> ProxyError? {
         switch request.method {
         case "CONNECT":
             return .methodNotAllowed("CONNECT", reason: "this is not a tunnelling proxy")
@@ -19,6 +29,69 @@ enum Policy {
         guard request.target.hasPrefix("/"), !request.target.hasPrefix("//") else {
             return .badTarget("only origin-form request targets (\"/path?query\") are forwarded")
         }
+        // Exact match only: "localhost.evil.example" or "127.0.0.1.nip.io" is a rebound name, not a local caller.
+        if !viaUnixSocket, !allowedHosts.contains(request.headers.first("Host")?.lowercased() ?? "") {
+            return .forbidden(
+                "forbidden_host", "the Host header is not one of allowed_hosts (a DNS-rebound name?)")
+        }
+        if let origin = request.headers.first("Origin"), !allowedOrigins.contains(origin) {
+            return .forbidden(
+                "forbidden_origin", "requests from web pages are refused unless allowed_origins lists them")
+        }
+        // Fetch metadata (W3C): browsers say where a request comes from; only a user's own navigation passes.
+        if let site = request.headers.first("Sec-Fetch-Site")?.lowercased(), site != "none", site != "same-origin" {
+            return .forbidden("forbidden_fetch_site", "cross-site browser requests are refused")
+        }
+        if Self.normalizedPath(request.target) == tokenPath {
+            return .forbidden("forbidden_path", "the token endpoint is the proxy's own business and is never forwarded")
+        }
+        if case .contentLength(let length) = framing, length > maxRequestBodyBytes {
+            return .tooLarge(limit: maxRequestBodyBytes)
+        }
         return nil
+    }
+
+    /// The default `allowed_hosts`: `localhost`, `127.0.0.1` and `[::1]`, plus every configured listen host, each
+    /// bare and with each port actually listened on.
+    static func defaultAllowedHosts(listenHosts: [String], ports: [UInt16]) -> Set<String> {
+        var hosts: Set<String> = []
+        for host in ["localhost", "127.0.0.1", "::1"] + listenHosts {
+            let name = host.contains(":") ? "[\(host.lowercased())]" : host.lowercased()
+            hosts.insert(name)
+            for port in ports { hosts.insert("\(name):\(port)") }
+        }
+        return hosts
+    }
+
+    /// The path of `target` as a server that decodes and normalises would see it: query dropped, percent-escapes
+    /// decoded, lower-cased, empty and `.` segments dropped and `..` applied (RFC 3986 §5.2.4). Used only to
+    /// recognise the token endpoint however it is spelt; the target itself is forwarded byte for byte.
+    static func normalizedPath(_ target: String) -> String {
+        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        var segments: [Substring] = []
+        for segment in percentDecoded(path).lowercased().split(separator: "/", omittingEmptySubsequences: true) {
+            switch segment {
+            case ".": continue
+            case "..": _ = segments.popLast()
+            default: segments.append(segment)
+            }
+        }
+        return "/" + segments.joined(separator: "/")
+    }
+
+    private static func percentDecoded(_ text: Substring) -> String {
+        var bytes: [UInt8] = []
+        var utf8 = Array(text.utf8)[...]
+        while let byte = utf8.popFirst() {
+            if byte == UInt8(ascii: "%"), utf8.count >= 2,
+                let value = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16)
+            {
+                bytes.append(value)
+                utf8 = utf8.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

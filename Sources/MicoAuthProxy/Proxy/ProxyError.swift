@@ -84,6 +84,23 @@ extension ProxyError {
             proxyStatusError: "http_request_denied", closesConnection: true)
     }
 
+    /// 403: the policy refuses this caller or path.
+    static func forbidden(_ code: String, _ message: String) -> ProxyError {
+        ProxyError(status: 403, code: code, message: message, proxyStatusError: "http_request_denied")
+    }
+
+    /// 413: the request body is larger than `max_request_body_bytes`; the connection closes (the body is unread).
+    static func tooLarge(limit: UInt64) -> ProxyError {
+        ProxyError(
+            status: 413, code: "request_body_too_large", message: "request bodies are limited to \(limit) bytes",
+            proxyStatusError: "http_request_denied", closesConnection: true)
+    }
+
+    /// 503: more than `max_connections` clients at once.
+    static let overloaded = ProxyError(
+        status: 503, code: "too_many_connections", message: "the proxy is serving max_connections clients already",
+        proxyStatusError: "proxy_internal_error", retryAfter: 1, closesConnection: true)
+
     static let headTimeout = ProxyError(
         status: 408, code: "request_timeout", message: "the request head did not arrive in time",
         proxyStatusError: "http_request_error", closesConnection: true)

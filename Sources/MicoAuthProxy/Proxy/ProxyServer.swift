@@ -11,7 +11,7 @@ import Synchronization
 public final class ProxyServer: Sendable {
     private enum State {
         case initial
-        case running(listeners: [Listener])
+        case running(listeners: [Listener], policy: Policy)
         case stopped
     }
 
@@ -58,14 +58,20 @@ public final class ProxyServer: Sendable {
         tokens = TokenCache(
             fetcher: client, policy: TokenRefreshPolicy(refreshMarginSeconds: configuration.refreshMarginSeconds),
             clock: clock, timer: timer, random: random, logger: logger)
-        limits = ClientConnection.Limits()
+        var parser = HTTPParserLimits()
+        parser.maxRequestLineBytes = configuration.maxRequestLineBytes
+        parser.maxHeaderBytes = configuration.maxHeaderBytes
+        parser.maxHeaderCount = configuration.maxHeaderCount
+        limits = ClientConnection.Limits(
+            parser: parser, headTimeout: configuration.requestHeaderTimeoutSeconds,
+            idleTimeout: configuration.clientIdleTimeoutSeconds, bodyTimeout: configuration.clientBodyTimeoutSeconds)
         forwarder = Forwarder(
             pool: upstreamPool, upstreamAuthority: configuration.upstream.authority, tokens: tokens,
             timeouts: .init(
                 tokenWait: configuration.tokenWaitSeconds,
                 upstreamResponse: configuration.upstreamResponseTimeoutSeconds,
-                client: limits.idleTimeout),
-            logger: logger)
+                client: limits.bodyTimeout),
+            logger: logger, maxRequestBodyBytes: configuration.maxRequestBodyBytes)
     }
 
     /// Binds every `listen` entry, starts serving and starts fetching the first token (without waiting for it:
@@ -88,11 +94,13 @@ public final class ProxyServer: Sendable {
                 for listener in listeners { listener.close() }
                 throw ProxyStartError("cannot listen: \(error)")
             }
+            let policy = makePolicy(listeners: listeners)
             for listener in listeners {
-                listener.start { [self] channel in self.accepted(channel) }
+                let unix = listener.address.family == AF_UNIX
+                listener.start { [self] channel in self.accepted(channel, viaUnixSocket: unix, policy: policy) }
                 logger.info("listening", metadata: ["address": "\(listener.address)"])
             }
-            state = .running(listeners: listeners)
+            state = .running(listeners: listeners, policy: policy)
         }
         tokens.start()
         return listenAddresses
@@ -101,7 +109,7 @@ public final class ProxyServer: Sendable {
     /// The addresses being listened on; empty unless running.
     public var listenAddresses: [SocketAddress] {
         state.withLock { state in
-            guard case .running(let listeners) = state else { return [] }
+            guard case .running(let listeners, _) = state else { return [] }
             return listeners.map(\.address)
         }
     }
@@ -109,7 +117,7 @@ public final class ProxyServer: Sendable {
     /// Stops listening, ends open client connections, drops idle upstream connections and stops token refresh.
     public func stop() {
         let listeners = state.withLock { state -> [Listener] in
-            guard case .running(let listeners) = state else {
+            guard case .running(let listeners, _) = state else {
                 state = .stopped
                 return []
             }
@@ -123,16 +131,60 @@ public final class ProxyServer: Sendable {
         tokenPool.closeIdle()
     }
 
-    private func accepted(_ channel: SocketChannel) {
+    private func accepted(_ channel: SocketChannel, viaUnixSocket: Bool, policy: Policy) {
         let id = ObjectIdentifier(channel)
-        openConnections.withLock { $0[id] = channel }
+        let admitted = openConnections.withLock { open -> Bool in
+            guard open.count < configuration.maxConnections else { return false }
+            open[id] = channel
+            return true
+        }
+        guard admitted else {
+            // Existing clients keep being served; the newcomer is told why and closed.
+            logger.warning("max_connections reached; refusing a connection")
+            Task {
+                _ = await ClientResponder.send(.overloaded, to: channel, request: nil, bodyUnread: true)
+                channel.close()
+            }
+            return
+        }
         let connection = ClientConnection(
-            channel: channel, forwarder: forwarder, admin: AdminEndpoints(tokens: tokens), limits: limits,
-            logger: logger)
+            channel: channel, forwarder: forwarder, admin: AdminEndpoints(tokens: tokens), policy: policy,
+            limits: limits, viaUnixSocket: viaUnixSocket,
+            peerRefusal: viaUnixSocket ? peerRefusal(channel.peerCredentials()) : nil, logger: logger)
         Task {
             await connection.serve()
             _ = openConnections.withLock { $0.removeValue(forKey: id) }
         }
+    }
+
+    /// The refusal for a unix-socket peer: allowed when `allowed_uids` lists its uid or `allowed_gids` its gid;
+    /// with neither set, the socket file's mode decides who may connect.
+    private func peerRefusal(_ peer: PeerCredentials?) -> ProxyError? {
+        let uids = configuration.allowedUIDs
+        let gids = configuration.allowedGIDs
+        guard uids != nil || gids != nil else { return nil }
+        if let peer, uids?.contains(peer.uid) == true || gids?.contains(peer.gid) == true { return nil }
+        var refusal = ProxyError.forbidden("forbidden_peer", "this user is not in allowed_uids or allowed_gids")
+        refusal.closesConnection = true
+        return refusal
+    }
+
+    private func makePolicy(listeners: [Listener]) -> Policy {
+        let allowedHosts: Set<String>
+        if let configured = configuration.allowedHosts {
+            allowedHosts = Set(configured.map { $0.lowercased() })
+        } else {
+            let listenHosts = configuration.listen.compactMap { entry -> String? in
+                if case .tcp(let host, _) = entry { return host }
+                return nil
+            }
+            let ports = listeners.map(\.address).filter { $0.family != AF_UNIX }.map(\.port)
+            allowedHosts = Policy.defaultAllowedHosts(listenHosts: listenHosts, ports: ports)
+        }
+        return Policy(
+            allowedHosts: allowedHosts, allowedOrigins: Set(configuration.allowedOrigins),
+            tokenPath: Policy.normalizedPath(configuration.tokenURL.path),
+            maxRequestBodyBytes: configuration.maxRequestBodyBytes)
     }
 
     /// `localhost` listens on 127.0.0.1; IP literals as given; other host names are refused.

@@ -1,4 +1,5 @@
 import Foundation
+import MicoTestSupport
 
 /// curl, a client we did not write, as the tests' HTTP client.
 struct Curl {
