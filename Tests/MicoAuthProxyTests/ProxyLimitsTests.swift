@@ -104,6 +104,23 @@ struct ProxyLimitsTests {
         #expect(harness.stopAndFindLeaks().isEmpty)
     }
 
+    @Test("client_body_timeout_seconds: a body that stops arriving ends the exchange; the upstream acts on nothing")
+    func bodyTimeout() async throws {
+        let harness = try await ProxyHarness.start(configure: { configuration, _ in
+            configuration.clientBodyTimeoutSeconds = 1
+        })
+        try await harness.waitUntilReady()
+        let client = try await RawClient.connect(port: harness.proxy.listenAddresses[0].port)
+        try await client.send("POST /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nonly-part")
+        let reply = await client.readToEnd(timeout: 5)
+        client.close()
+        #expect(reply.closed)
+        #expect(reply.text.hasPrefix("HTTP/1.1 408 "), "\(reply.text)")
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(harness.mock.stats.apiRequests == 0)
+        #expect(harness.stopAndFindLeaks().isEmpty)
+    }
+
     @Test("client_idle_timeout_seconds closes an idle keep-alive connection without a response")
     func idleTimeout() async throws {
         let harness = try await ProxyHarness.start(configure: { configuration, _ in

@@ -77,6 +77,10 @@ struct Forwarder: Sendable {
                     return await ClientResponder.send(
                         .malformed(parseError), to: clientStream, request: request, bodyUnread: true)
                 }
+                if let ioError = error as? IOError, ioError.kind == .timedOut {
+                    return await ClientResponder.send(
+                        .bodyTimeout, to: clientStream, request: request, bodyUnread: true)
+                }
                 logger.debug("client request body failed", metadata: ["error": "\(error)"])
                 return false
             case .upstreamFailed(let error):

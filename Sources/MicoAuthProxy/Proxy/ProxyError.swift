@@ -101,6 +101,11 @@ extension ProxyError {
         status: 503, code: "too_many_connections", message: "the proxy is serving max_connections clients already",
         proxyStatusError: "proxy_internal_error", retryAfter: 1, closesConnection: true)
 
+    /// 408: the request body stopped arriving for `client_body_timeout_seconds`; the upstream request is abandoned.
+    static let bodyTimeout = ProxyError(
+        status: 408, code: "request_timeout", message: "the request body stopped arriving",
+        proxyStatusError: "http_request_error", closesConnection: true)
+
     static let headTimeout = ProxyError(
         status: 408, code: "request_timeout", message: "the request head did not arrive in time",
         proxyStatusError: "http_request_error", closesConnection: true)
