@@ -56,6 +56,14 @@ public final class Listener: @unchecked Sendable, CustomStringConvertible {
         self.unixPath = unixPath
     }
 
+    /// Wraps a socket that is already bound and listening (see `init(adopting:)`). `unlinkOnClose` is the socket
+    /// file `close()` removes: only one this process created, never one a service manager passed in.
+    init(listening fd: Int32, address: SocketAddress, unlinkOnClose unixPath: String?) {
+        self.fileDescriptor = fd
+        self.address = address
+        self.unixPath = unixPath
+    }
+
     deinit {
         if !closed {
             if let source {

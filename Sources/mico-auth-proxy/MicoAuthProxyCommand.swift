@@ -54,16 +54,49 @@ struct Run: AsyncParsableCommand {
         let logger = makeLogger(level: Logger.Level(rawValue: configuration.logLevel.rawValue) ?? .info)
         for warning in configuration.warnings { logger.warning("\(warning)") }
         TerminationSignals.ignoreBrokenPipe()
+        let environment = ProcessEnvironment.current()
+        let notifier: SystemdNotifier
+        do {
+            notifier = try SystemdNotifier(environment: environment)
+        } catch {
+            logger.warning("not notifying systemd: \(error)")
+            notifier = .disabled
+        }
         let server: ProxyServer
         do {
             server = try ProxyServer(configuration: configuration, logger: logger)
-            try server.start()
+            if let passed = try SystemdSocketActivation.takeListeners() {
+                let names = passed.map { "\($0.name)=\($0.listener.address)" }.joined(separator: " ")
+                logger.info(
+                    "socket activation: serving on the sockets systemd passed; the listen setting is ignored",
+                    metadata: ["sockets": "\(names)"])
+                try server.start(adopting: passed.map(\.listener))
+            } else {
+                try server.start()
+            }
         } catch {
             printError("mico-auth-proxy: \(error)")
             throw ExitCode(1)
         }
+        // Every listener is open: ready, without waiting for the token (the network may not be up yet).
+        do {
+            try notifier.ready(status: server.tokens.status.description)
+        } catch {
+            logger.warning("cannot notify systemd: \(error)")
+        }
+        let watchdog = SystemdNotifier.watchdogMicroseconds(environment: environment).map { timeout in
+            SystemdWatchdog(notifier: notifier, intervalMicroseconds: timeout / 2) { error in
+                logger.warning("cannot send the watchdog ping: \(error)")
+            }
+        }
+        let statusLines =
+            notifier.isEnabled
+            ? Task { await TokenStatusReporter.run(tokens: server.tokens, notifier: notifier, logger: logger) } : nil
         let signal = await TerminationSignals.wait()
+        try? notifier.stopping()
         logger.info("stopping", metadata: ["signal": "\(signal)"])
+        statusLines?.cancel()
+        watchdog?.stop()
         server.stop()
     }
 }
