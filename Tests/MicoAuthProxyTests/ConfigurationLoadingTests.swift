@@ -36,6 +36,10 @@ struct ConfigurationLoadingTests {
         #expect(configuration.clientIdleTimeoutSeconds == 60)
         #expect(configuration.clientBodyTimeoutSeconds == 60)
         #expect(configuration.maxConnections == 1024)
+        #expect(configuration.replayBufferBytes == 1_048_576)
+        #expect(configuration.egressProxy == nil)
+        #expect(configuration.egressProxySource == "none")
+        #expect(configuration.noProxy == [])
         #expect(configuration.logLevel == .info)
         #expect(configuration.warnings == [])
         #expect(configuration.secretFileIsShared == false)
@@ -84,6 +88,9 @@ struct ConfigurationLoadingTests {
               "client_idle_timeout_seconds": 86400,
               "client_body_timeout_seconds": 7,
               "max_connections": 1000000,
+              "replay_buffer_bytes": 0,
+              "egress_proxy": "http://proxy.corp.example:3128/",
+              "no_proxy": ["Internal.Example", ".corp.example"],
               "log_level": "debug"
             }
             """
@@ -120,6 +127,10 @@ struct ConfigurationLoadingTests {
         #expect(configuration.clientIdleTimeoutSeconds == 86400)
         #expect(configuration.clientBodyTimeoutSeconds == 7)
         #expect(configuration.maxConnections == 1_000_000)
+        #expect(configuration.replayBufferBytes == 0)
+        #expect(configuration.egressProxy == EgressProxy(host: "proxy.corp.example", port: 3128))
+        #expect(configuration.egressProxySource == "config key egress_proxy")
+        #expect(configuration.noProxy == ["internal.example", ".corp.example"])
         #expect(configuration.logLevel == .debug)
         #expect(
             configuration.warnings == [
@@ -239,6 +250,9 @@ struct ConfigurationLoadingTests {
         (#""client_idle_timeout_seconds": {}"#, "client_idle_timeout_seconds"),
         (#""client_body_timeout_seconds": false"#, "client_body_timeout_seconds"),
         (#""max_connections": 1024.0"#, "max_connections"),
+        (#""replay_buffer_bytes": "1024""#, "replay_buffer_bytes"),
+        (#""egress_proxy": ["http://proxy:3128"]"#, "egress_proxy"),
+        (#""no_proxy": "localhost,example.com""#, "no_proxy"),
         (#""log_level": 3"#, "log_level"),
     ])
     func wrongJSONTypeNamesTheKey(member: String, key: String) throws {

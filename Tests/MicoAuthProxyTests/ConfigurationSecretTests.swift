@@ -237,10 +237,11 @@ struct ConfigurationSecretTests {
             object.keys == [
                 "allow_non_loopback", "allowed_gids", "allowed_hosts", "allowed_origins", "allowed_uids", "ca_file",
                 "client_body_timeout_seconds", "client_id", "client_idle_timeout_seconds", "client_secret",
-                "client_secret_file", "client_secret_source", "listen", "log_level", "max_connections",
-                "max_header_bytes", "max_header_count", "max_request_body_bytes", "max_request_line_bytes",
-                "refresh_margin_seconds", "request_header_timeout_seconds", "scope", "token_url", "token_wait_seconds",
-                "unix_socket_mode", "upstream", "upstream_connect_timeout_seconds", "upstream_response_timeout_seconds",
+                "client_secret_file", "client_secret_source", "egress_proxy", "egress_proxy_source", "listen",
+                "log_level", "max_connections", "max_header_bytes", "max_header_count", "max_request_body_bytes",
+                "max_request_line_bytes", "no_proxy", "refresh_margin_seconds", "replay_buffer_bytes",
+                "request_header_timeout_seconds", "scope", "token_url", "token_wait_seconds", "unix_socket_mode",
+                "upstream", "upstream_connect_timeout_seconds", "upstream_response_timeout_seconds",
             ])
         #expect(text.contains(#""client_secret" : "********""#))
         #expect(text.contains(#""client_secret_source" : "client_secret_file \#(path)""#))

@@ -14,7 +14,10 @@ struct ProxyProcessTests {
 
     static func environment(_ extra: [String: String] = [:]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
-        for key in ["MICOVOICE_CLIENT_ID", "MICOVOICE_CLIENT_SECRET", "CREDENTIALS_DIRECTORY"] {
+        for key in [
+            "MICOVOICE_CLIENT_ID", "MICOVOICE_CLIENT_SECRET", "CREDENTIALS_DIRECTORY", "https_proxy", "HTTPS_PROXY",
+            "no_proxy", "NO_PROXY",
+        ] {
             environment.removeValue(forKey: key)
         }
         return environment.merging(extra) { _, new in new }

@@ -290,9 +290,10 @@ struct TokenCacheTests {
         let long = h.request(wait: 10)
         #expect(await tokenEventually { h.cache.waiterCount == 2 })
 
-        h.fetcher.answer(.failure(TokenError(code: .oauthError, status: 401, message: "invalid_client")))
+        // A transient failure (a 401 would now mean "wrong credentials" and wait 5 minutes; see below).
+        h.fetcher.answer(.failure(TokenError(code: .httpStatus, status: 503, message: "server busy")))
         let error = await short.result()?.error
-        #expect(error?.message == "invalid_client")
+        #expect(error?.message == "server busy")
         #expect(error?.retryAfterSeconds == 1)
         #expect(h.cache.waiterCount == 1)
 
@@ -378,5 +379,34 @@ struct TokenCacheTests {
         }
         #expect("\(token)" == "bearer token (lifetime 3600s)")
         #expect(h.logs.all.allSatisfy { !$0.contains("SECRET-TOKEN-VALUE") })
+    }
+
+    @Test func rejectedCredentialsRetrySlowlyAndRetryNowSkipsTheWait() async {
+        let h = TokenCacheHarness()
+        h.cache.start()
+        #expect(await tokenEventually { h.fetcher.calls == 1 })
+        h.fetcher.answer(
+            .failure(TokenError(code: .oauthError, status: 401, oauthError: "invalid_client", message: "bad client")))
+        #expect(await tokenEventually { h.cache.status.description.contains("bad client") })
+        let waiting = h.request(wait: 10)
+        #expect(await waiting.result()?.error?.retryAfterSeconds == 300)
+        h.timer.advance(by: 60)
+        #expect(h.fetcher.calls == 1)
+        h.cache.retryNow()
+        #expect(await tokenEventually { h.fetcher.calls == 2 })
+    }
+
+    @Test func retryAfterFromTheEndpointIsHonoured() async {
+        let h = TokenCacheHarness()
+        h.cache.start()
+        #expect(await tokenEventually { h.fetcher.calls == 1 })
+        h.fetcher.answer(
+            .failure(TokenError(code: .httpStatus, status: 429, message: "slow down", retryAfter: 20)))
+        let waiting = h.request(wait: 5)
+        #expect(await waiting.result()?.error?.retryAfterSeconds == 20)
+        h.timer.advance(by: 10)
+        #expect(h.fetcher.calls == 1)
+        h.timer.advance(by: 10)
+        #expect(await tokenEventually { h.fetcher.calls == 2 })
     }
 }

@@ -31,6 +31,9 @@ struct ConfigurationFile: Decodable, Equatable {
     var clientBodyTimeoutSeconds: Double?
     var maxConnections: Int?
     var logLevel: String?
+    var replayBufferBytes: Int?
+    var egressProxy: String?
+    var noProxy: [String]?
     /// The keys present in the file, `null` or not.
     var keys: Set<String> = []
 
@@ -63,12 +66,16 @@ struct ConfigurationFile: Decodable, Equatable {
         "client_body_timeout_seconds": ProxyConfiguration.positiveNumberMessage,
         "max_connections": ProxyConfiguration.integerRangeMessage(ProxyConfiguration.maxConnectionsRange),
         "log_level": "must be one of \(LogLevelName.namesForMessages)",
+        "replay_buffer_bytes": ProxyConfiguration.integerRangeMessage(ProxyConfiguration.replayBufferBytesRange),
+        "egress_proxy":
+            "must be null (use https_proxy), \"\" (no proxy) or a URL string such as \"http://proxy.example.com:3128\"",
+        "no_proxy": "must be null (use no_proxy) or an array of strings such as \"localhost\" or \".example.com\"",
     ]
 
     /// Keys whose numbers must be written as JSON integers: no fraction or exponent, not even `1.0` or `1e3`.
     static let integerKeys: Set<String> = [
         "allowed_uids", "allowed_gids", "max_request_line_bytes", "max_header_bytes", "max_header_count",
-        "max_request_body_bytes", "max_connections",
+        "max_request_body_bytes", "max_connections", "replay_buffer_bytes",
     ]
 
     init() {}
@@ -115,6 +122,9 @@ struct ConfigurationFile: Decodable, Equatable {
         clientBodyTimeoutSeconds = try field("client_body_timeout_seconds")
         maxConnections = try field("max_connections")
         logLevel = try field("log_level")
+        replayBufferBytes = try field("replay_buffer_bytes")
+        egressProxy = try field("egress_proxy")
+        noProxy = try field("no_proxy")
     }
 
     /// Decodes `bytes`; errors name the key, or say where the JSON is broken.

@@ -7,6 +7,8 @@ extension ProxyConfiguration {
     static let maxHeaderCountRange = 1...10_000
     /// What `max_connections` accepts.
     static let maxConnectionsRange = 1...1_000_000
+    /// What `replay_buffer_bytes` accepts: up to the default `max_request_body_bytes`.
+    static let replayBufferBytesRange = 0...67_108_864
 
     static func integerRangeMessage(_ range: ClosedRange<Int>) -> String {
         "must be an integer from \(range.lowerBound) to \(range.upperBound)"
@@ -47,6 +49,7 @@ extension ProxyConfiguration {
             ("max_header_bytes", maxHeaderBytes, Self.maxHeaderBytesRange),
             ("max_header_count", maxHeaderCount, Self.maxHeaderCountRange),
             ("max_connections", maxConnections, Self.maxConnectionsRange),
+            ("replay_buffer_bytes", replayBufferBytes, Self.replayBufferBytesRange),
         ]
         for (key, value, range) in integers where !range.contains(value) {
             throw failure(key, Self.integerRangeMessage(range))

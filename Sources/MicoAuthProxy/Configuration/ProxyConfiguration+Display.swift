@@ -2,8 +2,8 @@ import FoundationEssentials
 
 extension ProxyConfiguration {
     /// The effective settings as pretty JSON for `check-config`: every config key in snake_case,
-    /// sorted, plus `client_secret` shown as `********` and `client_secret_source`.
-    /// The secret's value never appears.
+    /// sorted, plus `client_secret` shown as `********`, `client_secret_source` and `egress_proxy_source`.
+    /// Neither the secret's value nor the egress proxy's user name and password ever appear.
     public func renderedForDisplay() -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -67,6 +67,10 @@ private struct DisplayedConfiguration: Encodable {
         try put("client_idle_timeout_seconds", c.clientIdleTimeoutSeconds)
         try put("client_body_timeout_seconds", c.clientBodyTimeoutSeconds)
         try put("max_connections", c.maxConnections)
+        try put("replay_buffer_bytes", c.replayBufferBytes)
+        try put("egress_proxy", c.egressProxy?.description)
+        try put("egress_proxy_source", c.egressProxySource)
+        try put("no_proxy", c.noProxy)
         try put("log_level", c.logLevel.rawValue)
     }
 }

@@ -23,7 +23,9 @@ extension ProxyConfiguration {
     /// `MICOVOICE_CLIENT_SECRET`, and `client_secret_file`; trailing CR/LF are trimmed. An empty
     /// environment variable counts as unset. Relative `client_secret_file` and `ca_file` paths are
     /// resolved against the config file's directory. `ca_file` must be readable and hold a PEM
-    /// certificate. `allowed_hosts` entries are lower-cased.
+    /// certificate. `allowed_hosts` entries are lower-cased. `egress_proxy` defaults to `https_proxy`, else
+    /// `HTTPS_PROXY`; `no_proxy` to the environment variable `no_proxy`, else `NO_PROXY`; a key that is set,
+    /// even to `""` or `[]`, overrides the environment.
     ///
     /// - Throws: `ConfigurationError` naming the file and key at fault; its text never holds the secret.
     public static func load(
@@ -102,6 +104,18 @@ extension ProxyConfiguration {
                 file: configPath)
         }
 
+        let egress = try egressProxySetting(file.egressProxy, environment: environment)
+        var noProxy = file.noProxy
+        var noProxyVariable: String?
+        if noProxy == nil {
+            for name in noProxyEnvironmentVariables {
+                guard let value = environment[name], !value.isEmpty else { continue }
+                noProxy = noProxyEntries(value)
+                noProxyVariable = name
+                break
+            }
+        }
+
         var configuration = ProxyConfiguration(
             upstream: upstream,
             clientID: clientID,
@@ -132,13 +146,22 @@ extension ProxyConfiguration {
             clientIdleTimeoutSeconds: file.clientIdleTimeoutSeconds ?? defaultClientIdleTimeoutSeconds,
             clientBodyTimeoutSeconds: file.clientBodyTimeoutSeconds ?? defaultClientBodyTimeoutSeconds,
             maxConnections: file.maxConnections ?? defaultMaxConnections,
-            logLevel: logLevel
+            logLevel: logLevel,
+            replayBufferBytes: file.replayBufferBytes ?? defaultReplayBufferBytes,
+            egressProxy: egress.proxy,
+            egressProxySource: egress.source,
+            noProxy: noProxy ?? []
         )
         do {
             try configuration.validateSettings()
         } catch  where error.key == "client_id" && environmentID != nil {
             throw ConfigurationError(
                 key: nil, message: "environment variable \(clientIDEnvironmentVariable) \(error.message)")
+        } catch  where error.key == "no_proxy" && noProxyVariable != nil {
+            throw ConfigurationError(
+                key: nil,
+                message: "environment variable \(noProxyVariable!) (the default for config key \"no_proxy\"): "
+                    + error.message)
         }
 
         let secret = try readSecret(
@@ -161,6 +184,31 @@ extension ProxyConfiguration {
         }
         url.path = ""
         return url
+    }
+
+    /// The egress proxy and where it came from: the config key when present (`""` = none), else the first
+    /// non-empty of `https_proxy` and `HTTPS_PROXY`, else none.
+    private static func egressProxySetting(
+        _ configured: String?,
+        environment: [String: String]
+    ) throws(ConfigurationError) -> (proxy: EgressProxy?, source: String) {
+        let configSource = "config key egress_proxy"
+        if let configured {
+            return configured.isEmpty
+                ? (nil, configSource) : (try EgressProxy.parse(configured, key: "egress_proxy"), configSource)
+        }
+        for name in egressProxyEnvironmentVariables {
+            guard let value = environment[name], !value.isEmpty else { continue }
+            do {
+                return (try EgressProxy.parse(value, key: "egress_proxy"), "environment \(name)")
+            } catch {
+                throw ConfigurationError(
+                    key: nil,
+                    message: "environment variable \(name) (the default for config key \"egress_proxy\"): "
+                        + error.message + "; set \"egress_proxy\" in the config file to override it")
+            }
+        }
+        return (nil, "none")
     }
 
     private static func parseMode(_ text: String) throws(ConfigurationError) -> UInt32 {

@@ -81,9 +81,28 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var warnings: [String]
     /// Whether the secret came from a file that group or others may read. Default `false`.
     public var secretFileIsShared: Bool
+    /// `replay_buffer_bytes`: the largest request body kept while it is sent, so that the request can be
+    /// replayed once with a new token after a 401; a larger body is streamed without a copy and is not
+    /// replayed. In bytes. Default 1048576 (1 MiB); 0 to 67108864, where 0 never keeps a body.
+    public var replayBufferBytes: Int
+    /// `egress_proxy`: the HTTP proxy that connections to the upstream and the token endpoint go through by
+    /// `CONNECT`. Default (key absent or `null`): the environment variable `https_proxy`, else `HTTPS_PROXY`
+    /// (an empty variable counts as unset); `nil` when neither is set or the key is `""`.
+    /// Use `egressProxy(for:)` to decide for one host, which honours `noProxy` and loopback.
+    public var egressProxy: EgressProxy?
+    /// Where `egressProxy` came from, for messages: `"config key egress_proxy"`, `"environment https_proxy"`,
+    /// `"environment HTTPS_PROXY"`, `"none"` (no key, no variable) or `"code"`.
+    public var egressProxySource: String
+    /// `no_proxy`: hosts reached directly rather than through `egressProxy`, lower-case: a host name or IP
+    /// literal, a domain (`example.com` or `.example.com`, both covering subdomains), an optional `:port`
+    /// (ignored), an IP range as `ADDRESS/BITS`, or `*` for every host. Default (key absent or `null`): the
+    /// environment variable `no_proxy`, else `NO_PROXY`, split at commas with blanks and empty entries dropped.
+    public var noProxy: [String]
 
-    /// Builds a configuration in code; every argument but the first three has the config file's default.
-    /// `tokenURL` defaults to `upstream` + `/oauth/token`; `allowedHosts` entries are lower-cased.
+    /// Builds a configuration in code; every argument but the first three has the config file's default,
+    /// without the environment: no egress proxy and an empty `noProxy`.
+    /// `tokenURL` defaults to `upstream` + `/oauth/token`; `allowedHosts` and `noProxy` entries are lower-cased;
+    /// `egressProxySource` defaults to `"code"` with a proxy and `"none"` without one.
     /// Call `validate()` to check the values.
     public init(
         upstream: HTTPURL,
@@ -115,7 +134,11 @@ public struct ProxyConfiguration: Sendable, Equatable {
         maxConnections: Int = ProxyConfiguration.defaultMaxConnections,
         logLevel: LogLevelName = .info,
         warnings: [String] = [],
-        secretFileIsShared: Bool = false
+        secretFileIsShared: Bool = false,
+        replayBufferBytes: Int = ProxyConfiguration.defaultReplayBufferBytes,
+        egressProxy: EgressProxy? = nil,
+        egressProxySource: String? = nil,
+        noProxy: [String] = []
     ) {
         self.listen = listen
         self.allowNonLoopback = allowNonLoopback
@@ -147,6 +170,10 @@ public struct ProxyConfiguration: Sendable, Equatable {
         self.logLevel = logLevel
         self.warnings = warnings
         self.secretFileIsShared = secretFileIsShared
+        self.replayBufferBytes = replayBufferBytes
+        self.egressProxy = egressProxy
+        self.egressProxySource = egressProxySource ?? (egressProxy == nil ? "none" : "code")
+        self.noProxy = noProxy.map { $0.lowercased() }
     }
 }
 
@@ -181,6 +208,8 @@ extension ProxyConfiguration {
     public static let defaultClientBodyTimeoutSeconds: Double = 60
     /// 1024 connections.
     public static let defaultMaxConnections = 1024
+    /// 1048576 bytes (1 MiB).
+    public static let defaultReplayBufferBytes = 1 << 20
     /// The largest value any `*_seconds` key accepts: one day. Larger values would overflow the
     /// nanosecond arithmetic of timers and are surely mistakes.
     public static let maximumSeconds: Double = 86_400
@@ -193,7 +222,8 @@ extension ProxyConfiguration {
     static let positiveNumberMessage = "must be a positive number"
 
     /// Checks what the types cannot: the listen list, loopback policy, socket mode, URL shapes,
-    /// client id, scope syntax, number ranges, the client allow-lists and limits, and a non-empty secret. Errors name the key.
+    /// client id, scope syntax, number ranges, the client allow-lists and limits, the egress proxy and `no_proxy`
+    /// entries, and a non-empty secret. Errors name the key.
     /// Does not touch files; `load` checks `ca_file` itself.
     public func validate() throws(ConfigurationError) {
         try validateSettings()
@@ -261,6 +291,7 @@ extension ProxyConfiguration {
             }
         }
         try validateClientPolicy()
+        try validateEgress()
     }
 
     static func isControlOrSpace(_ scalar: Unicode.Scalar) -> Bool {

@@ -10,7 +10,8 @@ import Synchronization
 ///
 /// Endpoints:
 /// - `POST /oauth/token` — form-encoded client-credentials grant, as the vendor's guide describes.
-/// - `/v1/bytes/N` — N bytes (`?mode=chunked` or `?mode=close` for other framings; HEAD gives only the length).
+/// - `/v1/bytes/N` — N bytes (`?mode=chunked` or `?mode=close` for other framings, `?mode=die` to send half and
+///   drop the connection; HEAD gives only the length).
 /// - `/v1/status/NNN` — that status with a small JSON body (none for 204 and 304).
 /// - `/v1/cors` — a 200 carrying `Access-Control-Allow-*` headers (a proxy must not pass them to a browser).
 /// - `/v1/redirect` — a 302 to another host (a proxy must pass it on, not follow it).
@@ -33,6 +34,19 @@ public final class MockAPIServer: Sendable {
         public var tokenTTL: Double = 3600
         /// Seconds the token endpoint waits before answering (a slow vendor). Default 0.
         public var tokenResponseDelay: Double = 0
+
+        public init() {}
+    }
+
+    /// Faults that tests switch on and off while the mock runs.
+    public struct Faults: Sendable, Equatable {
+        /// The token endpoint answers this status (e.g. 503, 429) instead of issuing a token; nil: normal.
+        public var tokenEndpointStatus: Int?
+        /// `Retry-After` seconds sent with `tokenEndpointStatus`.
+        public var tokenEndpointRetryAfter: Int?
+        /// Every connection is closed after one response, without `Connection: close` (an upstream that drops
+        /// kept-alive connections).
+        public var closeAfterEachResponse = false
 
         public init() {}
     }
@@ -67,6 +81,7 @@ public final class MockAPIServer: Sendable {
     private let tokens = Mutex<[String: DispatchTime]>([:])
     private let counters = Mutex(Stats())
     private let recorded = Mutex<[RecordedRequest]>([])
+    private let activeFaults = Mutex(Faults())
 
     public init(options: Options, logger: Logger = Logger(label: "mico.mock-api")) throws {
         self.options = options
@@ -107,6 +122,12 @@ public final class MockAPIServer: Sendable {
     /// The `/v1/…` requests seen so far (the most recent 1,000).
     public var requests: [RecordedRequest] { recorded.withLock { $0 } }
 
+    /// The faults in force; set them at any time.
+    public var faults: Faults {
+        get { activeFaults.withLock { $0 } }
+        set { activeFaults.withLock { $0 = newValue } }
+    }
+
     /// Forgets every issued token, as if the vendor revoked them.
     public func revokeAllTokens() {
         tokens.withLock { $0.removeAll() }
@@ -135,6 +156,7 @@ public final class MockAPIServer: Sendable {
                     &decoder, idleDeadline: .now() + 60, headTimeout: 10)
             else { break }
             guard (try? await respond(to: request, framing: framing, reader: &reader)) == true else { break }
+            if faults.closeAfterEachResponse { break }
             decoder.reset()
         }
         stream.close()
@@ -152,6 +174,18 @@ public final class MockAPIServer: Sendable {
         if path == "/oauth/token" {
             let body = try await reader.readWholeBody(&bodyDecoder, limit: 64 * 1024, deadline: .now() + 30)
             if options.tokenResponseDelay > 0 { try await Task.sleep(for: .seconds(options.tokenResponseDelay)) }
+            let faults = self.faults
+            if let status = faults.tokenEndpointStatus {
+                counters.withLock { $0.tokenRequests += 1 }
+                var headers = HTTPHeaders()
+                if let retryAfter = faults.tokenEndpointRetryAfter {
+                    headers.add(name: "Retry-After", value: String(retryAfter))
+                }
+                try await send(
+                    status: status, json: #"{"error": "temporarily_unavailable"}"#, to: stream, request: request,
+                    extra: headers)
+                return request.isKeepAlive
+            }
             let (status, json) = issueToken(method: request.method, body: body)
             try await send(status: status, json: json, to: stream, request: request)
             return request.isKeepAlive
@@ -264,6 +298,11 @@ public final class MockAPIServer: Sendable {
         case "mode=chunked":
             headers.add(name: "Transfer-Encoding", value: "chunked")
             encoding = .chunked
+        case "mode=die":
+            // Promises the whole length, sends half, then the connection dies.
+            headers.add(name: "Content-Length", value: String(count))
+            encoding = .raw
+            keepAlive = false
         case "mode=close":
             headers.add(name: "Connection", value: "close")
             encoding = .raw
@@ -279,7 +318,7 @@ public final class MockAPIServer: Sendable {
         guard request.method != "HEAD" else { return keepAlive }
         let writer = HTTPBodyWriter(stream: stream, encoding: encoding)
         let piece = (0..<(64 * 1024)).map { UInt8(ascii: "a") + UInt8($0 % 26) }
-        var remaining = count
+        var remaining = mode == "mode=die" ? count / 2 : count
         while remaining > 0 {
             let size = Int(min(remaining, UInt64(piece.count)))
             try await writer.write(size == piece.count ? piece : Array(piece[..<size]), deadline: .now() + 30)

@@ -26,88 +26,144 @@ struct Forwarder: Sendable {
     let logger: Logger
     /// Largest request body forwarded, bytes; a chunked body that grows past it is cut off upstream and gets 413.
     var maxRequestBodyBytes: UInt64 = .max
+    /// Largest request body kept while it is sent so the request can be sent again, bytes.
+    var replayBufferBytes = 1 << 20
+    /// Counts replays and retries, shared with whoever reports them.
+    var statistics = ForwardingStatistics()
 
     private static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
     /// Forwards `request` whose head was just read from `client`; returns whether the client connection stays open.
+    ///
+    /// One request may take up to three upstream attempts: a pooled connection the upstream had already closed is
+    /// retried once on a fresh one, and a 401 to the current token is replayed once with a new token. Both need the
+    /// whole body in hand: a body up to `replayBufferBytes` is kept while it is sent; a larger one is streamed
+    /// without a copy and cannot be sent twice.
     func forward(_ request: HTTPRequestHead, framing: HTTPBodyFraming, client: inout HTTPReader) async -> Bool {
         let clientStream = client.stream
-        let hasBody = framing != .none
-        let token: AccessToken
+        var body = ReplayBody(limit: framing == .none ? 0 : replayBufferBytes, hasBody: framing != .none)
+        var token: AccessToken
         do {
             token = try await tokens.token(waitSeconds: timeouts.tokenWait)
         } catch {
             return await ClientResponder.send(
                 .tokenUnavailable(error.message, retryAfter: error.retryAfterSeconds),
-                to: clientStream, request: request, bodyUnread: hasBody)
+                to: clientStream, request: request, bodyUnread: !body.consumed)
         }
+        var replayedAfter401 = false
+        var retriedStale = false
 
-        let connection: UpstreamConnection
-        do {
-            connection = try await pool.acquire()
-        } catch {
-            let failure = UpstreamFailure(error, phase: .connect, origin: pool.origin)
-            logger.warning("upstream unavailable", metadata: ["error": "\(failure.message)"])
-            return await ClientResponder.send(
-                .upstream(failure), to: clientStream, request: request, bodyUnread: hasBody)
-        }
-
-        // Send the head and body.
-        var head: [UInt8] = []
-        upstreamHead(for: request, framing: framing, token: token).serialize(into: &head)
-        do {
-            try await connection.stream.write(head, deadline: .now() + timeouts.upstreamResponse)
-        } catch {
-            connection.close()
-            let failure = UpstreamFailure(error, phase: .send, origin: pool.origin)
-            return await ClientResponder.send(
-                .upstream(failure), to: clientStream, request: request, bodyUnread: hasBody)
-        }
-        if hasBody {
-            switch await sendBody(request, framing: framing, client: &client, to: connection) {
-            case .sent:
-                break
-            case .tooLarge:
-                connection.close()  // The upstream sees a chunked body that never ends: nothing is acted on.
+        while true {
+            let connection: UpstreamConnection
+            do {
+                connection = try await pool.acquire(fresh: retriedStale)
+            } catch {
+                let failure = UpstreamFailure(error, phase: .connect, origin: pool.origin)
+                logger.warning("upstream unavailable", metadata: ["error": "\(failure.message)"])
                 return await ClientResponder.send(
-                    .tooLarge(limit: maxRequestBodyBytes), to: clientStream, request: request, bodyUnread: true)
-            case .clientFailed(let error):
-                connection.close()
-                if let parseError = error as? HTTPParseError {
-                    return await ClientResponder.send(
-                        .malformed(parseError), to: clientStream, request: request, bodyUnread: true)
-                }
-                if let ioError = error as? IOError, ioError.kind == .timedOut {
-                    return await ClientResponder.send(
-                        .bodyTimeout, to: clientStream, request: request, bodyUnread: true)
-                }
-                logger.debug("client request body failed", metadata: ["error": "\(error)"])
-                return false
-            case .upstreamFailed(let error):
-                connection.close()
-                let failure = UpstreamFailure(error, phase: .send, origin: pool.origin)
-                return await ClientResponder.send(
-                    .upstream(failure), to: clientStream, request: request, bodyUnread: true)
+                    .upstream(failure), to: clientStream, request: request, bodyUnread: !body.consumed)
             }
-        }
 
-        // Read the response head.
-        var upstreamReader = HTTPReader(stream: connection.stream)
-        var responseDecoder = HTTPResponseHeadDecoder()
-        let response: HTTPResponseHead
-        let responseFraming: HTTPBodyFraming
-        do {
-            (response, responseFraming) = try await upstreamReader.readResponseHead(
-                &responseDecoder, requestMethod: request.method, deadline: .now() + timeouts.upstreamResponse)
-        } catch {
-            connection.close()
-            let failure = UpstreamFailure(error, phase: .awaitResponse, origin: pool.origin)
-            logger.warning("upstream response failed", metadata: ["error": "\(failure.message)"])
-            return await ClientResponder.send(
-                .upstream(failure), to: clientStream, request: request, bodyUnread: false)
-        }
+            // Send the head and the body (streamed from the client the first time, from the copy after that).
+            var sendFailure: (any Error)?
+            var head: [UInt8] = []
+            upstreamHead(for: request, framing: framing, token: token).serialize(into: &head)
+            do {
+                if body.consumed {
+                    head += body.encoded(framing: framing)
+                    try await connection.stream.write(head, deadline: .now() + timeouts.upstreamResponse)
+                } else {
+                    try await connection.stream.write(head, deadline: .now() + timeouts.upstreamResponse)
+                }
+            } catch {
+                sendFailure = error
+            }
+            if sendFailure == nil, !body.consumed {
+                switch await sendBody(request, framing: framing, client: &client, to: connection, keeping: &body) {
+                case .sent:
+                    break
+                case .tooLarge:
+                    connection.close()  // The upstream sees a chunked body that never ends: nothing is acted on.
+                    return await ClientResponder.send(
+                        .tooLarge(limit: maxRequestBodyBytes), to: clientStream, request: request, bodyUnread: true)
+                case .clientFailed(let error):
+                    connection.close()
+                    return await clientBodyFailed(error, request: request, to: clientStream)
+                case .upstreamFailed(let error):
+                    sendFailure = error
+                }
+            }
 
-        // Relay it.
+            // Read the response head.
+            var upstreamReader = HTTPReader(stream: connection.stream)
+            var response: (head: HTTPResponseHead, framing: HTTPBodyFraming)?
+            var failure = sendFailure
+            if failure == nil {
+                var responseDecoder = HTTPResponseHeadDecoder()
+                do {
+                    response = try await upstreamReader.readResponseHead(
+                        &responseDecoder, requestMethod: request.method,
+                        deadline: .now() + timeouts.upstreamResponse)
+                } catch {
+                    failure = error
+                }
+            }
+            guard let (responseHead, responseFraming) = response else {
+                connection.close()
+                let error = failure ?? HTTPReadError.truncatedHead
+                // A kept-alive connection the upstream closed meanwhile fails before any response byte.
+                if connection.reuseCount > 0, !retriedStale, body.isReplayable,
+                    Self.isStaleConnectionFailure(error, receivedBytes: upstreamReader.hasBufferedBytes)
+                {
+                    retriedStale = true
+                    statistics.recordStaleRetry()
+                    logger.info("pooled upstream connection was closed; retrying on a fresh one")
+                    continue
+                }
+                let classified = UpstreamFailure(
+                    error, phase: sendFailure == nil ? .awaitResponse : .send, origin: pool.origin)
+                logger.warning("upstream exchange failed", metadata: ["error": "\(classified.message)"])
+                return await ClientResponder.send(
+                    .upstream(classified), to: clientStream, request: request, bodyUnread: !body.consumed)
+            }
+
+            // A 401 to the token we hold: the vendor revoked it early. Drop it (only if still current, so a burst
+            // of 401s costs one fetch), get a new one and send the request once more.
+            if responseHead.status == 401, !replayedAfter401, body.isReplayable {
+                connection.close()
+                tokens.invalidate(token)
+                do {
+                    token = try await tokens.token(waitSeconds: timeouts.tokenWait)
+                } catch {
+                    return await ClientResponder.send(
+                        .tokenUnavailable(error.message, retryAfter: error.retryAfterSeconds),
+                        to: clientStream, request: request, bodyUnread: false)
+                }
+                replayedAfter401 = true
+                statistics.recordReplay()
+                logger.info(
+                    "upstream answered 401; replaying with a new token",
+                    metadata: ["method": "\(request.method)"])
+                continue
+            }
+
+            if responseHead.status == 401, !replayedAfter401 {
+                // Not replayable: the client gets the 401, but the revoked token still goes. (After a replay the
+                // 401 came to a brand-new token: dropping that one too would cost a fetch per request.)
+                tokens.invalidate(token)
+            }
+            return await relay(
+                responseHead, framing: responseFraming, from: &upstreamReader, connection: connection,
+                for: request, to: clientStream)
+        }
+    }
+
+    /// Relays a response to the client and ends the upstream exchange; returns whether the client connection
+    /// stays open.
+    private func relay(
+        _ response: HTTPResponseHead, framing responseFraming: HTTPBodyFraming, from upstreamReader: inout HTTPReader,
+        connection: UpstreamConnection, for request: HTTPRequestHead, to clientStream: any ByteStream
+    ) async -> Bool {
         let relay = clientResponse(for: response, framing: responseFraming, request: request)
         var bytes: [UInt8] = []
         relay.head.serialize(into: &bytes)
@@ -143,10 +199,35 @@ struct Forwarder: Sendable {
                 return false
             }
         }
-
         pool.finish(
             connection, response: response, framing: responseFraming, strayBytes: upstreamReader.hasBufferedBytes)
         return relay.keepAlive
+    }
+
+    private func clientBodyFailed(_ error: any Error, request: HTTPRequestHead, to clientStream: any ByteStream)
+        async -> Bool
+    {
+        if let parseError = error as? HTTPParseError {
+            return await ClientResponder.send(
+                .malformed(parseError), to: clientStream, request: request, bodyUnread: true)
+        }
+        if let ioError = error as? IOError, ioError.kind == .timedOut {
+            return await ClientResponder.send(.bodyTimeout, to: clientStream, request: request, bodyUnread: true)
+        }
+        logger.debug("client request body failed", metadata: ["error": "\(error)"])
+        return false
+    }
+
+    /// Whether `error` is how a connection the upstream had already closed fails: end of stream or a reset before
+    /// any byte of a response. A timeout is not: the upstream may be acting on the request.
+    static func isStaleConnectionFailure(_ error: any Error, receivedBytes: Bool) -> Bool {
+        guard !receivedBytes else { return false }
+        switch error {
+        case HTTPReadError.truncatedHead: return true
+        case let error as IOError: return error.kind == .connectionReset
+        case let error as TLSError: return error.kind == .unexpectedEOF
+        default: return false
+        }
     }
 
     private enum BodyOutcome {
@@ -158,8 +239,9 @@ struct Forwarder: Sendable {
 
     private func sendBody(
         _ request: HTTPRequestHead, framing: HTTPBodyFraming, client: inout HTTPReader,
-        to connection: UpstreamConnection
+        to connection: UpstreamConnection, keeping copy: inout ReplayBody
     ) async -> BodyOutcome {
+        defer { copy.consumed = true }
         if request.expectsContinue && request.version == .http1_1 && !client.hasBufferedBytes {
             // RFC 9110 §10.1.1: the proxy itself invites the body once it can forward it.
             do {
@@ -171,6 +253,7 @@ struct Forwarder: Sendable {
         var decoder = HTTPBodyDecoder(framing: framing)
         let writer = HTTPBodyWriter(stream: connection.stream, encoding: framing == .chunked ? .chunked : .raw)
         var sent: UInt64 = 0
+        var upstreamFailure: (any Error)?
         while true {
             let part: [UInt8]?
             do {
@@ -178,16 +261,31 @@ struct Forwarder: Sendable {
             } catch {
                 return .clientFailed(error)
             }
-            do {
-                guard let part else {
-                    try await writer.finish(deadline: .now() + timeouts.upstreamResponse)
-                    return .sent
+            guard let part else {
+                copy.complete = true
+                if upstreamFailure == nil {
+                    do {
+                        try await writer.finish(deadline: .now() + timeouts.upstreamResponse)
+                    } catch {
+                        upstreamFailure = error
+                    }
                 }
-                sent += UInt64(part.count)
-                if sent > maxRequestBodyBytes { return .tooLarge }
+                return upstreamFailure.map { .upstreamFailed($0) } ?? .sent
+            }
+            sent += UInt64(part.count)
+            if sent > maxRequestBodyBytes { return .tooLarge }
+            copy.keep(part)
+            // After an upstream write failure the rest is still read (and kept, if it fits), so the request can be
+            // retried on a fresh connection with the whole body.
+            guard upstreamFailure == nil else {
+                if !copy.isKeeping { return .upstreamFailed(upstreamFailure!) }
+                continue
+            }
+            do {
                 try await writer.write(part, deadline: .now() + timeouts.upstreamResponse)
             } catch {
-                return .upstreamFailed(error)
+                upstreamFailure = error
+                if !copy.isKeeping { return .upstreamFailed(error) }
             }
         }
     }

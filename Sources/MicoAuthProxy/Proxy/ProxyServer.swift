@@ -21,6 +21,7 @@ public final class ProxyServer: Sendable {
     private let forwarder: Forwarder
     private let upstreamPool: UpstreamPool
     private let tokenPool: UpstreamPool
+    private let statistics = ForwardingStatistics()
     private let limits: ClientConnection.Limits
     private let logger: Logger
     private let state = Mutex<State>(.initial)
@@ -29,21 +30,27 @@ public final class ProxyServer: Sendable {
     /// Builds the proxy; nothing is bound or fetched until `start()`.
     /// - Parameters:
     ///   - clock, timer, random: injected so tests can drive token timing; production uses the defaults.
+    ///   - tokenPolicy: refresh and backoff timing; nil uses the defaults with the configured refresh margin.
     public init(
         configuration: ProxyConfiguration,
         logger: Logger,
         clock: any BootClock = SystemBootClock(),
         timer: any TokenTimer = DispatchTokenTimer(),
-        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        tokenPolicy: TokenRefreshPolicy? = nil
     ) throws {
         self.configuration = configuration
         self.logger = logger
         let needsTLS = configuration.upstream.isTLS || configuration.tokenURL.isTLS
         let tls = needsTLS ? try TLSContext.client(caFile: configuration.caFile) : nil
         func pool(for url: HTTPURL) -> UpstreamPool {
-            UpstreamPool(
+            let egress = configuration.egressProxy(for: url.host).map { proxy in
+                UpstreamPool.Egress(
+                    host: proxy.host, port: proxy.port, authorization: proxy.proxyAuthorization?.value)
+            }
+            return UpstreamPool(
                 host: url.host, port: url.port, tls: url.isTLS ? tls : nil,
-                connectTimeout: configuration.upstreamConnectTimeoutSeconds)
+                connectTimeout: configuration.upstreamConnectTimeoutSeconds, egress: egress)
         }
         upstreamPool = pool(for: configuration.upstream)
         let sameOrigin =
@@ -54,9 +61,11 @@ public final class ProxyServer: Sendable {
         let client = TokenClient(
             pool: tokenPool, url: configuration.tokenURL, clientID: configuration.clientID,
             clientSecret: configuration.clientSecret, scope: configuration.scope,
-            responseTimeout: configuration.upstreamResponseTimeoutSeconds)
+            responseTimeout: configuration.upstreamResponseTimeoutSeconds,
+            credentialSource: configuration.clientSecretSource)
         tokens = TokenCache(
-            fetcher: client, policy: TokenRefreshPolicy(refreshMarginSeconds: configuration.refreshMarginSeconds),
+            fetcher: client,
+            policy: tokenPolicy ?? TokenRefreshPolicy(refreshMarginSeconds: configuration.refreshMarginSeconds),
             clock: clock, timer: timer, random: random, logger: logger)
         var parser = HTTPParserLimits()
         parser.maxRequestLineBytes = configuration.maxRequestLineBytes
@@ -71,17 +80,21 @@ public final class ProxyServer: Sendable {
                 tokenWait: configuration.tokenWaitSeconds,
                 upstreamResponse: configuration.upstreamResponseTimeoutSeconds,
                 client: limits.bodyTimeout),
-            logger: logger, maxRequestBodyBytes: configuration.maxRequestBodyBytes)
+            logger: logger, maxRequestBodyBytes: configuration.maxRequestBodyBytes,
+            replayBufferBytes: configuration.replayBufferBytes, statistics: statistics)
+    }
+
+    /// Replays after a 401 and retries after a closed pooled connection, so far.
+    public var forwardingCounts: (replays: Int, staleRetries: Int) {
+        let counts = statistics.current
+        return (counts.replays, counts.staleRetries)
     }
 
     /// Binds every `listen` entry, starts serving and starts fetching the first token (without waiting for it:
     /// the network may not be up yet). Returns the bound addresses (with the ports chosen for port 0).
     @discardableResult
     public func start() throws -> [SocketAddress] {
-        // OpenSSL writes TLS records with write(2), not send(MSG_NOSIGNAL): a peer's reset must not kill the process.
-        TerminationSignals.ignoreBrokenPipe()
-        try state.withLock { state in
-            guard case .initial = state else { throw ProxyStartError("the proxy was already started") }
+        try start { () throws -> ([Listener], [String]) in
             var listeners: [Listener] = []
             do {
                 for entry in configuration.listen {
@@ -94,7 +107,41 @@ public final class ProxyServer: Sendable {
                 for listener in listeners { listener.close() }
                 throw ProxyStartError("cannot listen: \(error)")
             }
-            let policy = makePolicy(listeners: listeners)
+            let listenHosts = configuration.listen.compactMap { entry -> String? in
+                if case .tcp(let host, _) = entry { return host }
+                return nil
+            }
+            return (listeners, listenHosts)
+        }
+    }
+
+    /// Serves on listeners opened elsewhere (systemd socket activation) instead of binding `listen`, which is then
+    /// ignored; otherwise like `start()`. The default `allowed_hosts` is built from these listeners' addresses and
+    /// ports. A TCP listener on a non-loopback address needs `allow_non_loopback`, as a `listen` entry would.
+    /// On failure the listeners are closed.
+    @discardableResult
+    public func start(adopting listeners: [Listener]) throws -> [SocketAddress] {
+        try start { () throws -> ([Listener], [String]) in
+            let tcp = listeners.map(\.address).filter { $0.family != AF_UNIX }
+            guard !listeners.isEmpty else {
+                throw ProxyStartError("no listeners were passed")
+            }
+            if !configuration.allowNonLoopback, let foreign = tcp.first(where: { !HostSyntax.isLoopback($0.host) }) {
+                for listener in listeners { listener.close() }
+                throw ProxyStartError(
+                    "the passed socket \(foreign) is not on a loopback address; set allow_non_loopback to serve on it")
+            }
+            return (listeners, tcp.map(\.host))
+        }
+    }
+
+    private func start(opening open: () throws -> ([Listener], [String])) throws -> [SocketAddress] {
+        // OpenSSL writes TLS records with write(2), not send(MSG_NOSIGNAL): a peer's reset must not kill the process.
+        TerminationSignals.ignoreBrokenPipe()
+        try state.withLock { state in
+            guard case .initial = state else { throw ProxyStartError("the proxy was already started") }
+            let (listeners, listenHosts) = try open()
+            let policy = makePolicy(listeners: listeners, listenHosts: listenHosts)
             for listener in listeners {
                 let unix = listener.address.family == AF_UNIX
                 listener.start { [self] channel in self.accepted(channel, viaUnixSocket: unix, policy: policy) }
@@ -169,15 +216,12 @@ public final class ProxyServer: Sendable {
         return refusal
     }
 
-    private func makePolicy(listeners: [Listener]) -> Policy {
+    /// `listenHosts`: the TCP hosts as configured (`localhost` stays a name) or, for adopted listeners, as bound.
+    private func makePolicy(listeners: [Listener], listenHosts: [String]) -> Policy {
         let allowedHosts: Set<String>
         if let configured = configuration.allowedHosts {
             allowedHosts = Set(configured.map { $0.lowercased() })
         } else {
-            let listenHosts = configuration.listen.compactMap { entry -> String? in
-                if case .tcp(let host, _) = entry { return host }
-                return nil
-            }
             let ports = listeners.map(\.address).filter { $0.family != AF_UNIX }.map(\.port)
             allowedHosts = Policy.defaultAllowedHosts(listenHosts: listenHosts, ports: ports)
         }

@@ -24,11 +24,20 @@ final class UpstreamConnection: @unchecked Sendable {
 
 /// Keeps idle upstream connections (TLS or, for a loopback upstream, plain TCP) for reuse.
 final class UpstreamPool: Sendable {
+    /// An HTTP proxy to tunnel through with CONNECT.
+    struct Egress: Sendable {
+        var host: String
+        var port: UInt16
+        /// `Proxy-Authorization` value; never logged.
+        var authorization: String?
+    }
+
     /// `host:port` for messages.
     let origin: String
     private let host: String
     private let port: UInt16
     private let tls: TLSContext?
+    private let egress: Egress?
     private let connectTimeout: Double
     private let maxIdle: Int
     private let idleTimeout: Double
@@ -41,10 +50,11 @@ final class UpstreamPool: Sendable {
     ///   - idleTimeout: seconds an idle connection is kept before it is dropped instead of reused.
     init(
         host: String, port: UInt16, tls: TLSContext?, connectTimeout: Double,
-        maxIdle: Int = 64, idleTimeout: Double = 30
+        maxIdle: Int = 64, idleTimeout: Double = 30, egress: Egress? = nil
     ) {
         self.host = host
         self.port = port
+        self.egress = egress
         self.origin = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         self.tls = tls
         self.connectTimeout = connectTimeout
@@ -52,9 +62,9 @@ final class UpstreamPool: Sendable {
         self.idleTimeout = idleTimeout
     }
 
-    /// An idle connection that is still open, or a new one. Throws `UpstreamFailure`.
-    func acquire() async throws -> UpstreamConnection {
-        while let candidate = idle.withLock({ $0.popLast() }) {
+    /// An idle connection that is still open, or a new one (always a new one when `fresh`). Throws `UpstreamFailure`.
+    func acquire(fresh: Bool = false) async throws -> UpstreamConnection {
+        while !fresh, let candidate = idle.withLock({ $0.popLast() }) {
             let age = Double(DispatchTime.now().uptimeNanoseconds - candidate.lastUsed.uptimeNanoseconds) / 1e9
             if age < idleTimeout && candidate.channel.isUsableWhileIdle() {
                 candidate.reuseCount += 1
@@ -100,10 +110,16 @@ final class UpstreamPool: Sendable {
     private func connect() async throws -> UpstreamConnection {
         let deadline = DispatchTime.now() + connectTimeout
         let channel: SocketChannel
-        do {
-            channel = try await SocketChannel.connect(host: host, port: port, deadline: deadline)
-        } catch {
-            throw UpstreamFailure(error, phase: .connect, origin: origin)
+        if let egress {
+            channel = try await EgressTunnel.open(
+                proxyHost: egress.host, proxyPort: egress.port, proxyAuthorization: egress.authorization,
+                targetAuthority: origin, deadline: deadline)
+        } else {
+            do {
+                channel = try await SocketChannel.connect(host: host, port: port, deadline: deadline)
+            } catch {
+                throw UpstreamFailure(error, phase: .connect, origin: origin)
+            }
         }
         guard let tls else { return UpstreamConnection(channel: channel, stream: channel) }
         do {

@@ -122,6 +122,22 @@ public final class TokenCache: Sendable {
         return dropped
     }
 
+    /// Fetches now unless a fetch is running: skips a pending backoff (e.g. after SIGHUP brought new
+    /// credentials). The held token, if valid, keeps being served meanwhile.
+    public func retryNow() {
+        let effects = storage.withLock { storage in
+            var effects = Effects()
+            switch storage.state {
+            case .fetching, .refreshing, .stopped:
+                break
+            case .empty, .valid, .failed:
+                startFetchLocked(&storage, now: clock.now(), effects: &effects)
+            }
+            return effects
+        }
+        effects.run(logger)
+    }
+
     /// Cancels timers and the fetch in flight and fails every waiter; the cache serves nothing afterwards.
     public func shutdown() {
         let effects = storage.withLock { storage in
@@ -266,7 +282,11 @@ public final class TokenCache: Sendable {
                 failLocked(&storage, message: message, now: now, effects: &effects)
             }
         case .failure(let error):
-            failLocked(&storage, message: Self.describe(error), now: now, effects: &effects)
+            let tokenError = error as? TokenError
+            failLocked(
+                &storage, message: Self.describe(error), now: now,
+                rejectedCredentials: tokenError?.rejectsCredentials ?? false,
+                retryAfter: tokenError?.retryAfter, effects: &effects)
         }
         return effects
     }
@@ -289,10 +309,18 @@ public final class TokenCache: Sendable {
                 + "next refresh in \(TokenDuration.seconds(delay))")
     }
 
-    private func failLocked(_ storage: inout Storage, message: String, now: Double, effects: inout Effects) {
+    /// Records a failed fetch and schedules the next: exponential backoff, at least what the endpoint's
+    /// `Retry-After` asked for, or the slow credentials retry when it rejected the credentials.
+    private func failLocked(
+        _ storage: inout Storage, message: String, now: Double, rejectedCredentials: Bool = false,
+        retryAfter: Double? = nil, effects: inout Effects
+    ) {
         storage.consecutiveFailures += 1
         let attempt = storage.consecutiveFailures
-        let delay = policy.backoffDelay(attempt: attempt, random: random())
+        let delay =
+            rejectedCredentials
+            ? policy.credentialsRejectedRetrySeconds
+            : max(policy.backoffDelay(attempt: attempt, random: random()), min(retryAfter ?? 0, 3600))
         let retryAt = now + delay
         let held = storage.state.servableToken(at: now)
         storage.state = .failed(Failure(message: message, retryAt: retryAt, attempt: attempt), token: held)
@@ -315,7 +343,7 @@ public final class TokenCache: Sendable {
         if let held {
             line += "; still serving the current token, valid for \(TokenDuration.seconds(held.remaining(at: now)))"
         }
-        effects.log(.warning, line)
+        effects.log(rejectedCredentials ? .error : .warning, line)
     }
 
     private func scheduleLocked(_ storage: inout Storage, after delay: Double) {

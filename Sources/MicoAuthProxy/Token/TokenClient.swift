@@ -12,6 +12,8 @@ struct TokenClient: TokenFetching {
     let scope: String
     /// Seconds to wait for the response.
     let responseTimeout: Double
+    /// Where the credentials came from, named when the endpoint rejects them (e.g. "client_secret_file /etc/…").
+    var credentialSource = "the configuration"
     /// A token response larger than this is refused.
     static let maxResponseBytes = 64 * 1024
 
@@ -41,7 +43,18 @@ struct TokenClient: TokenFetching {
             let responseBody = try await reader.readWholeBody(
                 &bodyDecoder, limit: Self.maxResponseBytes, deadline: deadline)
             pool.finish(connection, response: response, framing: framing, strayBytes: reader.hasBufferedBytes)
-            return try TokenEndpointProtocol.parseResponse(status: response.status, body: responseBody)
+            do {
+                return try TokenEndpointProtocol.parseResponse(status: response.status, body: responseBody)
+            } catch {
+                // RFC 9110 §10.2.3: a 429 or 503 may say when to come back.
+                let retryAfter = response.headers.first("Retry-After").flatMap { Double($0) }
+                let note =
+                    error.rejectsCredentials
+                    ? "the endpoint rejected the client id and secret (secret from \(credentialSource)); "
+                        + "fix them and reload (SIGHUP)"
+                    : nil
+                throw error.with(retryAfter: retryAfter, note: note)
+            }
         } catch let error as TokenError {
             throw error
         } catch {

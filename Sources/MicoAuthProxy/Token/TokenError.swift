@@ -42,13 +42,30 @@ public struct TokenError: Error, Sendable, Hashable, CustomStringConvertible {
     public let oauthError: String?
     /// A one-line, secret-free explanation that names what to check.
     public let message: String
+    /// Seconds the endpoint asked us to wait (`Retry-After` on a 429 or 503), when it said.
+    public let retryAfter: Double?
 
     /// Makes an error; `message` must not contain secrets or token values.
-    public init(code: Code, status: Int? = nil, oauthError: String? = nil, message: String) {
+    public init(code: Code, status: Int? = nil, oauthError: String? = nil, message: String, retryAfter: Double? = nil) {
         self.code = code
         self.status = status
         self.oauthError = oauthError
         self.message = message
+        self.retryAfter = retryAfter
+    }
+
+    /// Whether the endpoint said the client credentials are wrong (RFC 6749 §5.2 `invalid_client`,
+    /// `unauthorized_client`, or a 400/401 without a more specific error): retrying soon cannot help.
+    public var rejectsCredentials: Bool {
+        if let oauthError { return oauthError == "invalid_client" || oauthError == "unauthorized_client" }
+        return status == 400 || status == 401
+    }
+
+    /// The same error with `retryAfter` and more words appended to the message.
+    public func with(retryAfter: Double?, note: String? = nil) -> TokenError {
+        TokenError(
+            code: code, status: status, oauthError: oauthError,
+            message: note.map { message + "; " + $0 } ?? message, retryAfter: retryAfter ?? self.retryAfter)
     }
 
     /// A transport failure (connect, TLS, timeout) described by `detail`, which must hold no secret.

@@ -25,6 +25,9 @@ public struct TokenRefreshPolicy: Sendable, Hashable {
     public var backoffMaximumSeconds: Double = 60
     /// Share of the backoff delay taken off as jitter. Default 0.2.
     public var backoffJitterFraction: Double = 0.2
+    /// Seconds between attempts while the endpoint rejects the client credentials (they will not fix
+    /// themselves; `retryNow()`, e.g. on SIGHUP after a fix, tries at once).
+    public var credentialsRejectedRetrySeconds: Double = 300
 
     /// Makes the default policy, with an optional fixed refresh margin in seconds.
     public init(refreshMarginSeconds: Double? = nil) {

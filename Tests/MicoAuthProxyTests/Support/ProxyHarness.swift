@@ -67,6 +67,7 @@ final class ProxyHarness: Sendable {
     static func start(
         tls: Bool = true,
         mockOptions: (inout MockAPIServer.Options) -> Void = { _ in },
+        tokenPolicy: TokenRefreshPolicy? = nil,
         configure: (inout ProxyConfiguration, _ mockPort: UInt16) throws -> Void = { _, _ in }
     ) async throws -> ProxyHarness {
         let certificates = try TestCertificates.shared()
@@ -89,7 +90,7 @@ final class ProxyHarness: Sendable {
             caFile: tls ? certificates.caFile : nil, tokenWaitSeconds: 5,
             upstreamConnectTimeoutSeconds: 5, upstreamResponseTimeoutSeconds: 10)
         try configure(&configuration, mockAddress.port)
-        let proxy = try ProxyServer(configuration: configuration, logger: logs.logger())
+        let proxy = try ProxyServer(configuration: configuration, logger: logs.logger(), tokenPolicy: tokenPolicy)
         let addresses = try proxy.start()
         let base = addresses.first.map { $0.family == AF_UNIX ? "http://localhost" : "http://\($0)" } ?? ""
         return ProxyHarness(
