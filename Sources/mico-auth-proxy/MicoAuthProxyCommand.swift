@@ -78,6 +78,25 @@ struct Run: AsyncParsableCommand {
             printError("mico-auth-proxy: \(error)")
             throw ExitCode(1)
         }
+        // SIGHUP re-reads the config file and the secret; a config that fails validation leaves the old one.
+        let configPath = config
+        let hangup = HangupSignal {
+            try? notifier.reloading()
+            do {
+                let new = try ProxyConfiguration.load(configPath: configPath, environment: ProcessEnvironment.current())
+                let outcome = server.reload(new)
+                logger.info(
+                    "configuration reloaded",
+                    metadata: [
+                        "credentials_changed": "\(outcome.credentialsChanged)",
+                        "restart_needed_for": "\(outcome.needsRestart.joined(separator: ","))",
+                    ])
+                for warning in new.warnings { logger.warning("\(warning)") }
+            } catch {
+                logger.error("reload rejected; the configuration in force stays: \(error)")
+            }
+            try? notifier.ready(status: server.tokens.status.description)
+        }
         // Every listener is open: ready, without waiting for the token (the network may not be up yet).
         do {
             try notifier.ready(status: server.tokens.status.description)
@@ -96,6 +115,7 @@ struct Run: AsyncParsableCommand {
         try? notifier.stopping()
         logger.info("stopping", metadata: ["signal": "\(signal)"])
         statusLines?.cancel()
+        hangup.cancel()
         watchdog?.stop()
         server.stop()
     }

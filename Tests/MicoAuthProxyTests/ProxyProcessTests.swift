@@ -161,6 +161,49 @@ struct ProxyProcessTests {
         #expect(!child.output.contains("a-shared-secret"))
     }
 
+    @Test("SIGHUP re-reads the secret and fetches at once; a broken config is rejected and the old one stays")
+    func reloadOnHangup() async throws {
+        let harness = try await ProxyHarness.start()
+        defer { _ = harness.stopAndFindLeaks() }
+        let directory = try TemporaryDirectory.make("reload")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let secretFile = directory + "/client_secret"
+        try "not-the-secret\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
+        chmod(secretFile, 0o600)
+        let port = try freePort()
+        let config = directory + "/config.json"
+        let good = """
+            {"client_id": "\(ProxyHarness.clientID)", "client_secret_file": "\(secretFile)",
+             "listen": ["127.0.0.1:\(port)"], "upstream": "https://localhost:\(harness.mockAddress.port)",
+             "ca_file": "\(harness.certificates.caFile)"}
+            """
+        try good.write(toFile: config, atomically: true, encoding: .utf8)
+        chmod(config, 0o600)
+        let child = try LongRunning.start(Self.binary, ["run", "--config", config], environment: Self.environment())
+        defer { child.stop() }
+        try await child.waitForOutput("rejected the client id and secret")
+        #expect(try await Curl.run(["http://127.0.0.1:\(port)/-/ready"]).status == 503)
+
+        // The right secret, then SIGHUP: rejected credentials would wait 5 minutes, so readiness within seconds
+        // shows the fetch started at once.
+        try "\(ProxyHarness.clientSecret)\n".write(toFile: secretFile, atomically: true, encoding: .utf8)
+        kill(child.process.processIdentifier, SIGHUP)
+        var ready = 0
+        for _ in 0..<50 where ready != 200 {
+            try await Task.sleep(for: .milliseconds(100))
+            ready = try await Curl.run(["http://127.0.0.1:\(port)/-/ready"]).status
+        }
+        #expect(ready == 200)
+        #expect(child.output.contains("credentials_changed=true"))
+
+        try "{ not json".write(toFile: config, atomically: true, encoding: .utf8)
+        kill(child.process.processIdentifier, SIGHUP)
+        try await child.waitForOutput("reload rejected")
+        #expect(child.process.isRunning)
+        #expect(try await Curl.run(["http://127.0.0.1:\(port)/v1/echo"]).status == 200)
+        #expect(!child.output.contains(ProxyHarness.clientSecret))
+    }
+
     @Test("a 100 MiB response streams through the proxy process with its resident memory under 64 MiB")
     func largeResponseMemory() async throws {
         let harness = try await ProxyHarness.start()

@@ -22,6 +22,7 @@ public final class ProxyServer: Sendable {
     private let upstreamPool: UpstreamPool
     private let tokenPool: UpstreamPool
     private let statistics = ForwardingStatistics()
+    private let credentials: TokenCredentials
     private let limits: ClientConnection.Limits
     private let logger: Logger
     private let state = Mutex<State>(.initial)
@@ -58,11 +59,10 @@ public final class ProxyServer: Sendable {
             && configuration.tokenURL.port == configuration.upstream.port
             && configuration.tokenURL.isTLS == configuration.upstream.isTLS
         tokenPool = sameOrigin ? upstreamPool : pool(for: configuration.tokenURL)
+        credentials = TokenCredentials(Self.credentialValues(configuration))
         let client = TokenClient(
-            pool: tokenPool, url: configuration.tokenURL, clientID: configuration.clientID,
-            clientSecret: configuration.clientSecret, scope: configuration.scope,
-            responseTimeout: configuration.upstreamResponseTimeoutSeconds,
-            credentialSource: configuration.clientSecretSource)
+            pool: tokenPool, url: configuration.tokenURL, credentials: credentials,
+            responseTimeout: configuration.upstreamResponseTimeoutSeconds)
         tokens = TokenCache(
             fetcher: client,
             policy: tokenPolicy ?? TokenRefreshPolicy(refreshMarginSeconds: configuration.refreshMarginSeconds),
@@ -82,6 +82,65 @@ public final class ProxyServer: Sendable {
                 client: limits.bodyTimeout),
             logger: logger, maxRequestBodyBytes: configuration.maxRequestBodyBytes,
             replayBufferBytes: configuration.replayBufferBytes, statistics: statistics)
+    }
+
+    /// What a reload did.
+    public struct ReloadOutcome: Sendable {
+        /// The client id, secret or scope changed: a token fetch started at once.
+        public var credentialsChanged: Bool
+        /// Keys whose new values need a restart to take effect (listeners, upstream, limits, …).
+        public var needsRestart: [String]
+    }
+
+    /// Applies a newly loaded (already validated) configuration without dropping listeners or connections: new
+    /// credentials take effect for the next token fetch, which starts at once when they changed. Settings that
+    /// shape listeners, pools and limits are reported in `needsRestart` and keep their old values.
+    public func reload(_ new: ProxyConfiguration) -> ReloadOutcome {
+        let changed = credentials.replace(with: Self.credentialValues(new))
+        if changed { tokens.retryNow() }
+        let needsRestart = Self.differingKeys(
+            Self.withoutCredentials(configuration), Self.withoutCredentials(new))
+        return ReloadOutcome(credentialsChanged: changed, needsRestart: needsRestart)
+    }
+
+    /// `configuration` with the credentials (which reload applies) and the start-up notes blanked.
+    private static func withoutCredentials(_ configuration: ProxyConfiguration) -> ProxyConfiguration {
+        var rest = configuration
+        rest.clientID = ""
+        rest.clientSecret = Secret("")
+        rest.scope = ""
+        rest.clientSecretSource = ""
+        rest.clientSecretFile = nil
+        rest.warnings = []
+        rest.secretFileIsShared = false
+        return rest
+    }
+
+    private static func credentialValues(_ configuration: ProxyConfiguration) -> TokenCredentials.Values {
+        .init(
+            clientID: configuration.clientID, clientSecret: configuration.clientSecret, scope: configuration.scope,
+            source: configuration.clientSecretSource)
+    }
+
+    /// The config keys whose values differ, from the effective-settings rendering (which masks the secret).
+    private static func differingKeys(_ a: ProxyConfiguration, _ b: ProxyConfiguration) -> [String] {
+        guard a != b else { return [] }
+        let left = renderedValues(a)
+        let right = renderedValues(b)
+        return Set(left.keys).union(right.keys).filter { left[$0] != right[$0] }.sorted()
+    }
+
+    /// Each top-level key of the pretty-printed settings with the text of its value (which may span lines).
+    private static func renderedValues(_ configuration: ProxyConfiguration) -> [String: String] {
+        var values: [String: String] = [:]
+        var key: String?
+        for line in configuration.renderedForDisplay().split(separator: "\n") {
+            if line.hasPrefix("  \""), let end = line.dropFirst(3).firstIndex(of: "\"") {
+                key = String(line[line.index(line.startIndex, offsetBy: 3)..<end])
+            }
+            if let key { values[key, default: ""] += line }
+        }
+        return values
     }
 
     /// Replays after a 401 and retries after a closed pooled connection, so far.

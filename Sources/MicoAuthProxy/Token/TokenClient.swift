@@ -7,18 +7,17 @@ import MicoIO
 struct TokenClient: TokenFetching {
     let pool: UpstreamPool
     let url: HTTPURL
-    let clientID: String
-    let clientSecret: Secret
-    let scope: String
+    /// Read at every fetch, so a reload takes effect for the next one.
+    let credentials: TokenCredentials
     /// Seconds to wait for the response.
     let responseTimeout: Double
-    /// Where the credentials came from, named when the endpoint rejects them (e.g. "client_secret_file /etc/…").
-    var credentialSource = "the configuration"
     /// A token response larger than this is refused.
     static let maxResponseBytes = 64 * 1024
 
     func fetchToken() async throws -> TokenGrant {
-        let body = TokenEndpointProtocol.requestBody(clientID: clientID, clientSecret: clientSecret.value, scope: scope)
+        let credentials = credentials.current
+        let body = TokenEndpointProtocol.requestBody(
+            clientID: credentials.clientID, clientSecret: credentials.clientSecret.value, scope: credentials.scope)
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: url.authority)
         headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
@@ -50,7 +49,7 @@ struct TokenClient: TokenFetching {
                 let retryAfter = response.headers.first("Retry-After").flatMap { Double($0) }
                 let note =
                     error.rejectsCredentials
-                    ? "the endpoint rejected the client id and secret (secret from \(credentialSource)); "
+                    ? "the endpoint rejected the client id and secret (secret from \(credentials.source)); "
                         + "fix them and reload (SIGHUP)"
                     : nil
                 throw error.with(retryAfter: retryAfter, note: note)
