@@ -116,8 +116,9 @@ struct Run: AsyncParsableCommand {
         logger.info("stopping", metadata: ["signal": "\(signal)"])
         statusLines?.cancel()
         hangup.cancel()
+        // Requests already received are answered; the watchdog keeps pinging while they finish.
+        await server.drain(timeout: configuration.shutdownTimeoutSeconds)
         watchdog?.stop()
-        server.stop()
     }
 }
 

@@ -35,6 +35,7 @@ struct ConfigurationLoadingTests {
         #expect(configuration.requestHeaderTimeoutSeconds == 10)
         #expect(configuration.clientIdleTimeoutSeconds == 60)
         #expect(configuration.clientBodyTimeoutSeconds == 60)
+        #expect(configuration.shutdownTimeoutSeconds == 30)
         #expect(configuration.maxConnections == 1024)
         #expect(configuration.replayBufferBytes == 1_048_576)
         #expect(configuration.egressProxy == nil)
@@ -87,6 +88,7 @@ struct ConfigurationLoadingTests {
               "request_header_timeout_seconds": 0.5,
               "client_idle_timeout_seconds": 86400,
               "client_body_timeout_seconds": 7,
+              "shutdown_timeout_seconds": 12.5,
               "max_connections": 1000000,
               "replay_buffer_bytes": 0,
               "egress_proxy": "http://proxy.corp.example:3128/",
@@ -126,6 +128,7 @@ struct ConfigurationLoadingTests {
         #expect(configuration.requestHeaderTimeoutSeconds == 0.5)
         #expect(configuration.clientIdleTimeoutSeconds == 86400)
         #expect(configuration.clientBodyTimeoutSeconds == 7)
+        #expect(configuration.shutdownTimeoutSeconds == 12.5)
         #expect(configuration.maxConnections == 1_000_000)
         #expect(configuration.replayBufferBytes == 0)
         #expect(configuration.egressProxy == EgressProxy(host: "proxy.corp.example", port: 3128))
@@ -249,6 +252,7 @@ struct ConfigurationLoadingTests {
         (#""request_header_timeout_seconds": "10""#, "request_header_timeout_seconds"),
         (#""client_idle_timeout_seconds": {}"#, "client_idle_timeout_seconds"),
         (#""client_body_timeout_seconds": false"#, "client_body_timeout_seconds"),
+        (#""shutdown_timeout_seconds": "30""#, "shutdown_timeout_seconds"),
         (#""max_connections": 1024.0"#, "max_connections"),
         (#""replay_buffer_bytes": "1024""#, "replay_buffer_bytes"),
         (#""egress_proxy": ["http://proxy:3128"]"#, "egress_proxy"),
@@ -267,7 +271,7 @@ struct ConfigurationLoadingTests {
     @Test(arguments: [
         "refresh_margin_seconds", "token_wait_seconds", "upstream_connect_timeout_seconds",
         "upstream_response_timeout_seconds", "request_header_timeout_seconds", "client_idle_timeout_seconds",
-        "client_body_timeout_seconds",
+        "client_body_timeout_seconds", "shutdown_timeout_seconds",
     ])
     func badNumbers(key: String) throws {
         for value in ["0", "-1", "-0.5", "1e999"] {

@@ -240,8 +240,9 @@ struct ConfigurationSecretTests {
                 "client_secret_file", "client_secret_source", "egress_proxy", "egress_proxy_source", "listen",
                 "log_level", "max_connections", "max_header_bytes", "max_header_count", "max_request_body_bytes",
                 "max_request_line_bytes", "no_proxy", "refresh_margin_seconds", "replay_buffer_bytes",
-                "request_header_timeout_seconds", "scope", "token_url", "token_wait_seconds", "unix_socket_mode",
-                "upstream", "upstream_connect_timeout_seconds", "upstream_response_timeout_seconds",
+                "request_header_timeout_seconds", "scope", "shutdown_timeout_seconds", "token_url",
+                "token_wait_seconds", "unix_socket_mode", "upstream", "upstream_connect_timeout_seconds",
+                "upstream_response_timeout_seconds",
             ])
         #expect(text.contains(#""client_secret" : "********""#))
         #expect(text.contains(#""client_secret_source" : "client_secret_file \#(path)""#))
@@ -252,6 +253,7 @@ struct ConfigurationSecretTests {
         #expect(text.contains(#""unix_socket_mode" : "0660""#))
         #expect(text.contains(#""refresh_margin_seconds" : null"#))
         #expect(text.contains(#""token_wait_seconds" : 10"#))
+        #expect(text.contains(#""shutdown_timeout_seconds" : 30"#))
     }
 
     @Test func renderedDisplayMasksASecretPastedIntoAnotherSetting() {

@@ -204,6 +204,45 @@ struct ProxyProcessTests {
         #expect(!child.output.contains(ProxyHarness.clientSecret))
     }
 
+    @Test("SIGTERM drains: a slow request in flight completes, an idle connection closes, then exit 0")
+    func gracefulStop() async throws {
+        let harness = try await ProxyHarness.start()
+        defer { _ = harness.stopAndFindLeaks() }
+        let directory = try TemporaryDirectory.make("drain")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let port = try freePort()
+        let config = directory + "/config.json"
+        try """
+        {"client_id": "\(ProxyHarness.clientID)", "listen": ["127.0.0.1:\(port)"],
+         "upstream": "https://localhost:\(harness.mockAddress.port)", "ca_file": "\(harness.certificates.caFile)"}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        chmod(config, 0o600)
+        let child = try LongRunning.start(
+            Self.binary, ["run", "--config", config],
+            environment: Self.environment(["MICOVOICE_CLIENT_SECRET": ProxyHarness.clientSecret]))
+        defer { child.stop() }
+        var ready = 0
+        for _ in 0..<100 where ready != 200 {
+            ready = (try? await Curl.run(["http://127.0.0.1:\(port)/-/ready"]))?.status ?? 0
+            if ready != 200 { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(ready == 200)
+        let idle = try await RawClient.connect(port: port)
+        try await idle.send("GET /-/healthy HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        _ = try await idle.read(until: "}")
+        let slow = Task { try await Curl.run(["http://127.0.0.1:\(port)/v1/slow?ms=1500"]) }
+        try await Task.sleep(for: .milliseconds(500))
+        kill(child.process.processIdentifier, SIGTERM)
+        let idleEnd = await idle.readToEnd(timeout: 3)
+        idle.close()
+        #expect(idleEnd.closed, "the idle keep-alive connection was not closed")
+        let response = try await slow.value
+        #expect(response.status == 200)
+        for _ in 0..<100 where child.process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!child.process.isRunning)
+        #expect(child.process.terminationStatus == 0)
+    }
+
     @Test("a 100 MiB response streams through the proxy process with its resident memory under 64 MiB")
     func largeResponseMemory() async throws {
         let harness = try await ProxyHarness.start()
@@ -243,7 +282,7 @@ struct ProxyProcessTests {
 }
 
 /// A child process left running while the test talks to it; its output goes to a file.
-final class LongRunning: @unchecked Sendable {  // used from one test task only
+final class LongRunning {
     let process = Process()
     let outputPath: String
 
@@ -251,7 +290,7 @@ final class LongRunning: @unchecked Sendable {  // used from one test task only
         -> LongRunning
     {
         let child = try LongRunning(outputPath: TemporaryDirectory.make("child") + "/output")
-        FileManager.default.createFile(atPath: child.outputPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: child.outputPath, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: child.outputPath))
         child.process.executableURL = URL(fileURLWithPath: executable)
         child.process.arguments = arguments

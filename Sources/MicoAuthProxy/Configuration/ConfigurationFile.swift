@@ -34,6 +34,7 @@ struct ConfigurationFile: Decodable, Equatable {
     var replayBufferBytes: Int?
     var egressProxy: String?
     var noProxy: [String]?
+    var shutdownTimeoutSeconds: Double?
     /// The keys present in the file, `null` or not.
     var keys: Set<String> = []
 
@@ -64,6 +65,7 @@ struct ConfigurationFile: Decodable, Equatable {
         "request_header_timeout_seconds": ProxyConfiguration.positiveNumberMessage,
         "client_idle_timeout_seconds": ProxyConfiguration.positiveNumberMessage,
         "client_body_timeout_seconds": ProxyConfiguration.positiveNumberMessage,
+        "shutdown_timeout_seconds": ProxyConfiguration.positiveNumberMessage,
         "max_connections": ProxyConfiguration.integerRangeMessage(ProxyConfiguration.maxConnectionsRange),
         "log_level": "must be one of \(LogLevelName.namesForMessages)",
         "replay_buffer_bytes": ProxyConfiguration.integerRangeMessage(ProxyConfiguration.replayBufferBytesRange),
@@ -125,6 +127,7 @@ struct ConfigurationFile: Decodable, Equatable {
         replayBufferBytes = try field("replay_buffer_bytes")
         egressProxy = try field("egress_proxy")
         noProxy = try field("no_proxy")
+        shutdownTimeoutSeconds = try field("shutdown_timeout_seconds")
     }
 
     /// Decodes `bytes`; errors name the key, or say where the JSON is broken.

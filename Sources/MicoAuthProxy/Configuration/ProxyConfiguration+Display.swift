@@ -66,6 +66,7 @@ private struct DisplayedConfiguration: Encodable {
         try put("request_header_timeout_seconds", c.requestHeaderTimeoutSeconds)
         try put("client_idle_timeout_seconds", c.clientIdleTimeoutSeconds)
         try put("client_body_timeout_seconds", c.clientBodyTimeoutSeconds)
+        try put("shutdown_timeout_seconds", c.shutdownTimeoutSeconds)
         try put("max_connections", c.maxConnections)
         try put("replay_buffer_bytes", c.replayBufferBytes)
         try put("egress_proxy", c.egressProxy?.description)

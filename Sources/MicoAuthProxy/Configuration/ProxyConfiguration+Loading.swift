@@ -150,7 +150,8 @@ extension ProxyConfiguration {
             replayBufferBytes: file.replayBufferBytes ?? defaultReplayBufferBytes,
             egressProxy: egress.proxy,
             egressProxySource: egress.source,
-            noProxy: noProxy ?? []
+            noProxy: noProxy ?? [],
+            shutdownTimeoutSeconds: file.shutdownTimeoutSeconds ?? defaultShutdownTimeoutSeconds
         )
         do {
             try configuration.validateSettings()

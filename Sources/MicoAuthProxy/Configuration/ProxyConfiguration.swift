@@ -98,6 +98,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
     /// (ignored), an IP range as `ADDRESS/BITS`, or `*` for every host. Default (key absent or `null`): the
     /// environment variable `no_proxy`, else `NO_PROXY`, split at commas with blanks and empty entries dropped.
     public var noProxy: [String]
+    /// `shutdown_timeout_seconds`: on SIGTERM or SIGINT the proxy stops accepting, lets the requests it has
+    /// already received finish, and exits when the last one finishes or after this many seconds. Default 30.
+    public var shutdownTimeoutSeconds: Double
 
     /// Builds a configuration in code; every argument but the first three has the config file's default,
     /// without the environment: no egress proxy and an empty `noProxy`.
@@ -138,7 +141,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
         replayBufferBytes: Int = ProxyConfiguration.defaultReplayBufferBytes,
         egressProxy: EgressProxy? = nil,
         egressProxySource: String? = nil,
-        noProxy: [String] = []
+        noProxy: [String] = [],
+        shutdownTimeoutSeconds: Double = ProxyConfiguration.defaultShutdownTimeoutSeconds
     ) {
         self.listen = listen
         self.allowNonLoopback = allowNonLoopback
@@ -174,6 +178,7 @@ public struct ProxyConfiguration: Sendable, Equatable {
         self.egressProxy = egressProxy
         self.egressProxySource = egressProxySource ?? (egressProxy == nil ? "none" : "code")
         self.noProxy = noProxy.map { $0.lowercased() }
+        self.shutdownTimeoutSeconds = shutdownTimeoutSeconds
     }
 }
 
@@ -210,6 +215,8 @@ extension ProxyConfiguration {
     public static let defaultMaxConnections = 1024
     /// 1048576 bytes (1 MiB).
     public static let defaultReplayBufferBytes = 1 << 20
+    /// 30 seconds.
+    public static let defaultShutdownTimeoutSeconds: Double = 30
     /// The largest value any `*_seconds` key accepts: one day. Larger values would overflow the
     /// nanosecond arithmetic of timers and are surely mistakes.
     public static let maximumSeconds: Double = 86_400
@@ -283,6 +290,7 @@ extension ProxyConfiguration {
             ("request_header_timeout_seconds", requestHeaderTimeoutSeconds),
             ("client_idle_timeout_seconds", clientIdleTimeoutSeconds),
             ("client_body_timeout_seconds", clientBodyTimeoutSeconds),
+            ("shutdown_timeout_seconds", shutdownTimeoutSeconds),
         ]
         for case (let key, let value?) in numbers {
             guard value.isFinite, value > 0 else { throw failure(key, Self.positiveNumberMessage) }

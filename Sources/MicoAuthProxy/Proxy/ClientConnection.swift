@@ -26,6 +26,8 @@ struct ClientConnection {
     let viaUnixSocket: Bool
     /// Set when the peer's credentials are not allowed: every request gets this, then the connection closes.
     let peerRefusal: ProxyError?
+    /// Tracks whether a request is in flight, and says when the server drains.
+    let registry: ConnectionRegistry
     let logger: Logger
 
     func serve() async {
@@ -48,7 +50,9 @@ struct ClientConnection {
                 break
             }
             guard case .head(let request, let framing) = outcome else { break }
-            guard await handle(request, framing: framing, reader: &reader) else { break }
+            registry.begin(channel)
+            let keepOpen = await handle(request, framing: framing, reader: &reader)
+            guard registry.end(channel), keepOpen else { break }
             decoder.reset()
         }
         channel.close()

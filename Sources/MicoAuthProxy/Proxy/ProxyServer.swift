@@ -12,6 +12,8 @@ public final class ProxyServer: Sendable {
     private enum State {
         case initial
         case running(listeners: [Listener], policy: Policy)
+        /// Not accepting; requests already received are being answered.
+        case draining(policy: Policy)
         case stopped
     }
 
@@ -26,7 +28,7 @@ public final class ProxyServer: Sendable {
     private let limits: ClientConnection.Limits
     private let logger: Logger
     private let state = Mutex<State>(.initial)
-    private let openConnections = Mutex<[ObjectIdentifier: SocketChannel]>([:])
+    private let connections = ConnectionRegistry()
 
     /// Builds the proxy; nothing is bound or fetched until `start()`.
     /// - Parameters:
@@ -220,6 +222,28 @@ public final class ProxyServer: Sendable {
         }
     }
 
+    /// Stops gracefully: stops listening, closes idle connections, answers the requests already received (their
+    /// connections close afterwards), then `stop()`s when the last one is done or after `timeout` seconds.
+    public func drain(timeout: Double) async {
+        let listeners = state.withLock { state -> [Listener] in
+            guard case .running(let listeners, let policy) = state else { return [] }
+            state = .draining(policy: policy)
+            return listeners
+        }
+        for listener in listeners { listener.close() }
+        for idle in connections.startDraining() { idle.shutdownBoth() }
+        let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+        while connections.count > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let cut = connections.count
+        if cut > 0 {
+            logger.warning(
+                "shutdown timeout: closing connections with requests in flight", metadata: ["count": "\(cut)"])
+        }
+        stop()
+    }
+
     /// Stops listening, ends open client connections, drops idle upstream connections and stops token refresh.
     public func stop() {
         let listeners = state.withLock { state -> [Listener] in
@@ -231,20 +255,14 @@ public final class ProxyServer: Sendable {
             return listeners
         }
         for listener in listeners { listener.close() }
-        for channel in openConnections.withLock({ Array($0.values) }) { channel.shutdownBoth() }
+        for channel in connections.all { channel.shutdownBoth() }
         tokens.shutdown()
         upstreamPool.closeIdle()
         tokenPool.closeIdle()
     }
 
     private func accepted(_ channel: SocketChannel, viaUnixSocket: Bool, policy: Policy) {
-        let id = ObjectIdentifier(channel)
-        let admitted = openConnections.withLock { open -> Bool in
-            guard open.count < configuration.maxConnections else { return false }
-            open[id] = channel
-            return true
-        }
-        guard admitted else {
+        guard connections.admit(channel, limit: configuration.maxConnections) else {
             // Existing clients keep being served; the newcomer is told why and closed.
             logger.warning("max_connections reached; refusing a connection")
             Task {
@@ -256,10 +274,11 @@ public final class ProxyServer: Sendable {
         let connection = ClientConnection(
             channel: channel, forwarder: forwarder, admin: AdminEndpoints(tokens: tokens), policy: policy,
             limits: limits, viaUnixSocket: viaUnixSocket,
-            peerRefusal: viaUnixSocket ? peerRefusal(channel.peerCredentials()) : nil, logger: logger)
+            peerRefusal: viaUnixSocket ? peerRefusal(channel.peerCredentials()) : nil, registry: connections,
+            logger: logger)
         Task {
             await connection.serve()
-            _ = openConnections.withLock { $0.removeValue(forKey: id) }
+            connections.remove(channel)
         }
     }
 
