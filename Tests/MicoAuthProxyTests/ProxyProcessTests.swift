@@ -23,6 +23,29 @@ struct ProxyProcessTests {
         return environment.merging(extra) { _, new in new }
     }
 
+    /// Starts the built binary (`run`) in front of `harness`'s mock on a free port, with `extra` members appended
+    /// to its config object and the secret from the environment, and waits until `/-/ready` answers 200.
+    static func startProxyProcess(for harness: ProxyHarness, extra: String = "") async throws
+        -> (child: LongRunning, port: UInt16)
+    {
+        let config = try TemporaryDirectory.make("proxy-process") + "/config.json"
+        let port = try freePort()
+        try """
+        {"client_id": "\(ProxyHarness.clientID)", "listen": ["127.0.0.1:\(port)"],
+         "upstream": "https://localhost:\(harness.mockAddress.port)", "ca_file": "\(harness.certificates.caFile)"\(extra)}
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        chmod(config, 0o600)
+        let child = try LongRunning.start(
+            binary, ["run", "--config", config],
+            environment: environment(["MICOVOICE_CLIENT_SECRET": ProxyHarness.clientSecret]))
+        for _ in 0..<200 {
+            if (try? await Curl.run(["http://127.0.0.1:\(port)/-/ready"]))?.status == 200 { return (child, port) }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        child.stop()
+        throw TestFailure("the proxy process never became ready: \(child.output)")
+    }
+
     @Test("--version and --help")
     func versionAndHelp() async throws {
         let version = try await ExternalProcess.run(Self.binary, ["--version"])
@@ -208,25 +231,8 @@ struct ProxyProcessTests {
     func gracefulStop() async throws {
         let harness = try await ProxyHarness.start()
         defer { _ = harness.stopAndFindLeaks() }
-        let directory = try TemporaryDirectory.make("drain")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = try freePort()
-        let config = directory + "/config.json"
-        try """
-        {"client_id": "\(ProxyHarness.clientID)", "listen": ["127.0.0.1:\(port)"],
-         "upstream": "https://localhost:\(harness.mockAddress.port)", "ca_file": "\(harness.certificates.caFile)"}
-        """.write(toFile: config, atomically: true, encoding: .utf8)
-        chmod(config, 0o600)
-        let child = try LongRunning.start(
-            Self.binary, ["run", "--config", config],
-            environment: Self.environment(["MICOVOICE_CLIENT_SECRET": ProxyHarness.clientSecret]))
+        let (child, port) = try await Self.startProxyProcess(for: harness)
         defer { child.stop() }
-        var ready = 0
-        for _ in 0..<100 where ready != 200 {
-            ready = (try? await Curl.run(["http://127.0.0.1:\(port)/-/ready"]))?.status ?? 0
-            if ready != 200 { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        #expect(ready == 200)
         let idle = try await RawClient.connect(port: port)
         try await idle.send("GET /-/healthy HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         _ = try await idle.read(until: "}")
@@ -247,25 +253,8 @@ struct ProxyProcessTests {
     func largeResponseMemory() async throws {
         let harness = try await ProxyHarness.start()
         defer { _ = harness.stopAndFindLeaks() }
-        let directory = try TemporaryDirectory.make("memory")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let port = try freePort()
-        let config = directory + "/config.json"
-        try """
-        {"client_id": "\(ProxyHarness.clientID)", "listen": ["127.0.0.1:\(port)"],
-         "upstream": "https://localhost:\(harness.mockAddress.port)", "ca_file": "\(harness.certificates.caFile)",
-         "log_level": "warning"}
-        """.write(toFile: config, atomically: true, encoding: .utf8)
-        let child = try LongRunning.start(
-            Self.binary, ["run", "--config", config],
-            environment: Self.environment(["MICOVOICE_CLIENT_SECRET": ProxyHarness.clientSecret]))
+        let (child, port) = try await Self.startProxyProcess(for: harness, extra: #", "log_level": "warning""#)
         defer { child.stop() }
-        var ready = 0
-        for _ in 0..<100 where ready != 200 {
-            ready = (try? await Curl.run(["http://127.0.0.1:\(port)/-/ready"]))?.status ?? 0
-            if ready != 200 { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        #expect(ready == 200)
         let size = 100 * 1024 * 1024
         let result = try await ExternalProcess.run(
             "/usr/bin/curl",
