@@ -123,10 +123,13 @@ struct ProxyErrorTests {
     func untrustedCertificate() async throws {
         let certificates = try TestCertificates.shared()
         // Token endpoint and API both behind a certificate the proxy's ca_file does not vouch for.
-        let harness = try await ProxyHarness.start(mockOptions: { options in
-            options.tlsCertificateFile = certificates.untrustedLeafCertificateFile
-            options.tlsPrivateKeyFile = certificates.untrustedLeafKeyFile
-        })
+        let harness = try await ProxyHarness.start(
+            mockOptions: { options in
+                options.tlsCertificateFile = certificates.untrustedLeafCertificateFile
+                options.tlsPrivateKeyFile = certificates.untrustedLeafKeyFile
+            },
+            configure: { configuration, _ in configuration.tokenWaitSeconds = 2 })
+        try await harness.waitUntilTokenFails()
         let response = try await Curl.run(["\(harness.baseURL)/v1/echo"])
         #expect(response.status == 503)
         #expect((try response.json()["message"] as? String)?.contains("certificate") == true)

@@ -285,7 +285,9 @@ struct ProxyFaultTests {
                 configuration.egressProxy = EgressProxy(
                     host: "127.0.0.1", port: egress.port, proxyAuthorization: Secret("Basic right"))
                 configuration.egressProxySource = "config key egress_proxy"
+                configuration.tokenWaitSeconds = 2
             })
+        try await untrusted.waitUntilTokenFails()
         let refused = try await Curl.run(["\(untrusted.baseURL)/v1/echo"])
         #expect(refused.status == 503)
         #expect((try refused.json()["message"] as? String)?.contains("certificate") == true)
@@ -297,7 +299,9 @@ struct ProxyFaultTests {
             configuration.egressProxy = EgressProxy(
                 host: "127.0.0.1", port: egress.port, proxyAuthorization: Secret("Basic wrong"))
             configuration.egressProxySource = "config key egress_proxy"
+            configuration.tokenWaitSeconds = 2
         })
+        try await wrong.waitUntilTokenFails()
         let denied = try await Curl.run(["\(wrong.baseURL)/v1/echo"])
         #expect(denied.status == 503)
         #expect((try denied.json()["message"] as? String)?.contains("407") == true)

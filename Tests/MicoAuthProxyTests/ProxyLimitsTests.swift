@@ -96,7 +96,7 @@ struct ProxyLimitsTests {
                 break
             }
         }
-        let reply = await client.readToEnd(timeout: 5)
+        let reply = await client.readToEnd(timeout: 20)
         client.close()
         #expect(reply.text.hasPrefix("HTTP/1.1 408 "), "\(reply.text)")
         #expect(reply.closed || closedEarly)
@@ -112,7 +112,7 @@ struct ProxyLimitsTests {
         try await harness.waitUntilReady()
         let client = try await RawClient.connect(port: harness.proxy.listenAddresses[0].port)
         try await client.send("POST /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nonly-part")
-        let reply = await client.readToEnd(timeout: 5)
+        let reply = await client.readToEnd(timeout: 20)
         client.close()
         #expect(reply.closed)
         #expect(reply.text.hasPrefix("HTTP/1.1 408 "), "\(reply.text)")
@@ -131,7 +131,7 @@ struct ProxyLimitsTests {
         try await client.send("GET /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         let first = try await client.read(until: "}")
         #expect(first.hasPrefix("HTTP/1.1 200 "))
-        let rest = await client.readToEnd(timeout: 5)
+        let rest = await client.readToEnd(timeout: 20)
         client.close()
         #expect(rest.closed)
         #expect(rest.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)

@@ -28,6 +28,8 @@ struct ClientConnection {
     let peerRefusal: ProxyError?
     /// Tracks whether a request is in flight, and says when the server drains.
     let registry: ConnectionRegistry
+    /// Told about every finished request (access log, metrics).
+    let observers: [any RequestObserver]
     let logger: Logger
 
     func serve() async {
@@ -51,15 +53,32 @@ struct ClientConnection {
             }
             guard case .head(let request, let framing) = outcome else { break }
             registry.begin(channel)
-            let keepOpen = await handle(request, framing: framing, reader: &reader)
-            guard registry.end(channel), keepOpen else { break }
+            let started = ContinuousClock.now
+            let result = await handle(request, framing: framing, reader: &reader)
+            if !observers.isEmpty {
+                let record = Self.record(request, result, seconds: started.seconds(to: .now))
+                for observer in observers { observer.observe(record) }
+            }
+            guard registry.end(channel), result.keepOpen else { break }
             decoder.reset()
         }
         channel.close()
     }
 
-    /// Answers one request; returns whether the connection stays open.
-    private func handle(_ request: HTTPRequestHead, framing: HTTPBodyFraming, reader: inout HTTPReader) async -> Bool {
+    private static func record(_ request: HTTPRequestHead, _ outcome: RequestOutcome, seconds: Double)
+        -> RequestRecord
+    {
+        let parts = request.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        return RequestRecord(
+            method: request.method, path: String(parts[0]), query: parts.count > 1 ? String(parts[1]) : "",
+            status: outcome.status, bytesIn: outcome.bytesIn, bytesOut: outcome.bytesOut, durationSeconds: seconds,
+            upstreamSeconds: outcome.upstreamSeconds, replayed: outcome.replayed)
+    }
+
+    /// Answers one request.
+    private func handle(_ request: HTTPRequestHead, framing: HTTPBodyFraming, reader: inout HTTPReader) async
+        -> RequestOutcome
+    {
         let hasBody = framing != .none
         if let refusal = peerRefusal ?? policy.refusal(for: request, framing: framing, viaUnixSocket: viaUnixSocket) {
             logger.info(
@@ -68,8 +87,11 @@ struct ClientConnection {
         }
         if request.target.hasPrefix(AdminEndpoints.prefix) {
             let (head, body) = admin.response(for: request, keepAlive: request.isKeepAlive && !hasBody)
-            let sent = await ClientResponder.send(head, body: request.method == "HEAD" ? [] : body, to: channel)
-            return sent && request.isKeepAlive && !hasBody
+            let sentBody = request.method == "HEAD" ? [] : body
+            let sent = await ClientResponder.send(head, body: sentBody, to: channel)
+            return RequestOutcome(
+                keepOpen: sent && request.isKeepAlive && !hasBody, status: sent ? head.status : 0,
+                bytesOut: UInt64(sent ? sentBody.count : 0))
         }
         return await forwarder.forward(request, framing: framing, client: &reader)
     }

@@ -11,11 +11,13 @@ enum ClientResponder {
     /// asked to close, or a request body is left unread (the next request would start inside it).
     static func send(
         _ error: ProxyError, to stream: any ByteStream, request: HTTPRequestHead?, bodyUnread: Bool
-    ) async -> Bool {
+    ) async -> RequestOutcome {
         let keepAlive = !error.closesConnection && !bodyUnread && (request?.isKeepAlive ?? false)
         let (head, body) = error.response(keepAlive: keepAlive)
-        let sent = await send(head, body: request?.method == "HEAD" ? [] : body, to: stream)
-        return sent && keepAlive
+        let sentBody = request?.method == "HEAD" ? [] : body
+        let sent = await send(head, body: sentBody, to: stream)
+        return RequestOutcome(
+            keepOpen: sent && keepAlive, status: sent ? error.status : 0, bytesOut: UInt64(sent ? sentBody.count : 0))
     }
 
     /// A JSON response the proxy makes itself: `Content-Type`, `Content-Length`, `Cache-Control: no-store`, then

@@ -39,7 +39,9 @@ struct Forwarder: Sendable {
     /// retried once on a fresh one, and a 401 to the current token is replayed once with a new token. Both need the
     /// whole body in hand: a body up to `replayBufferBytes` is kept while it is sent; a larger one is streamed
     /// without a copy and cannot be sent twice.
-    func forward(_ request: HTTPRequestHead, framing: HTTPBodyFraming, client: inout HTTPReader) async -> Bool {
+    func forward(_ request: HTTPRequestHead, framing: HTTPBodyFraming, client: inout HTTPReader) async
+        -> RequestOutcome
+    {
         let clientStream = client.stream
         var body = ReplayBody(limit: framing == .none ? 0 : replayBufferBytes, hasBody: framing != .none)
         var token: AccessToken
@@ -52,6 +54,20 @@ struct Forwarder: Sendable {
         }
         var replayedAfter401 = false
         var retriedStale = false
+        var outcome = await exchange(
+            request, framing: framing, client: &client, body: &body, token: &token,
+            replayedAfter401: &replayedAfter401, retriedStale: &retriedStale)
+        outcome.bytesIn = body.bytesRead
+        outcome.replayed = replayedAfter401
+        return outcome
+    }
+
+    /// The attempts of `forward`, until one is relayed or fails for good.
+    private func exchange(
+        _ request: HTTPRequestHead, framing: HTTPBodyFraming, client: inout HTTPReader, body: inout ReplayBody,
+        token: inout AccessToken, replayedAfter401: inout Bool, retriedStale: inout Bool
+    ) async -> RequestOutcome {
+        let clientStream = client.stream
 
         while true {
             let connection: UpstreamConnection
@@ -65,6 +81,7 @@ struct Forwarder: Sendable {
             }
 
             // Send the head and the body (streamed from the client the first time, from the copy after that).
+            let sentAt = ContinuousClock.now
             var sendFailure: (any Error)?
             var head: [UInt8] = []
             upstreamHead(for: request, framing: framing, token: token).serialize(into: &head)
@@ -108,6 +125,7 @@ struct Forwarder: Sendable {
                     failure = error
                 }
             }
+            let respondedAt = ContinuousClock.now
             guard let (responseHead, responseFraming) = response else {
                 connection.close()
                 let error = failure ?? HTTPReadError.truncatedHead
@@ -152,9 +170,11 @@ struct Forwarder: Sendable {
                 // 401 came to a brand-new token: dropping that one too would cost a fetch per request.)
                 tokens.invalidate(token)
             }
-            return await relay(
+            var outcome = await relay(
                 responseHead, framing: responseFraming, from: &upstreamReader, connection: connection,
                 for: request, to: clientStream)
+            outcome.upstreamSeconds = sentAt.seconds(to: respondedAt)
+            return outcome
         }
     }
 
@@ -163,16 +183,17 @@ struct Forwarder: Sendable {
     private func relay(
         _ response: HTTPResponseHead, framing responseFraming: HTTPBodyFraming, from upstreamReader: inout HTTPReader,
         connection: UpstreamConnection, for request: HTTPRequestHead, to clientStream: any ByteStream
-    ) async -> Bool {
+    ) async -> RequestOutcome {
         let relay = clientResponse(for: response, framing: responseFraming, request: request)
         var bytes: [UInt8] = []
         relay.head.serialize(into: &bytes)
         let clientDeadline = { DispatchTime.now() + timeouts.client }
+        var outcome = RequestOutcome(keepOpen: false, status: response.status)
         do {
             try await clientStream.write(bytes, deadline: clientDeadline())
         } catch {
             connection.close()
-            return false
+            return outcome
         }
         var responseBody = HTTPBodyDecoder(framing: responseFraming)
         let writer = HTTPBodyWriter(stream: clientStream, encoding: relay.encoding)
@@ -186,7 +207,7 @@ struct Forwarder: Sendable {
                 connection.close()
                 let failure = UpstreamFailure(error, phase: .responseBody, origin: pool.origin)
                 logger.warning("upstream response body failed", metadata: ["error": "\(failure.message)"])
-                return false
+                return outcome
             }
             do {
                 guard let part else {
@@ -194,18 +215,20 @@ struct Forwarder: Sendable {
                     break
                 }
                 try await writer.write(part, deadline: clientDeadline())
+                outcome.bytesOut += UInt64(part.count)
             } catch {
                 connection.close()
-                return false
+                return outcome
             }
         }
         pool.finish(
             connection, response: response, framing: responseFraming, strayBytes: upstreamReader.hasBufferedBytes)
-        return relay.keepAlive
+        outcome.keepOpen = relay.keepAlive
+        return outcome
     }
 
     private func clientBodyFailed(_ error: any Error, request: HTTPRequestHead, to clientStream: any ByteStream)
-        async -> Bool
+        async -> RequestOutcome
     {
         if let parseError = error as? HTTPParseError {
             return await ClientResponder.send(
@@ -215,7 +238,7 @@ struct Forwarder: Sendable {
             return await ClientResponder.send(.bodyTimeout, to: clientStream, request: request, bodyUnread: true)
         }
         logger.debug("client request body failed", metadata: ["error": "\(error)"])
-        return false
+        return RequestOutcome(keepOpen: false, status: 0)
     }
 
     /// Whether `error` is how a connection the upstream had already closed fails: end of stream or a reset before

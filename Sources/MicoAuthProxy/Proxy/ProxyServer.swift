@@ -29,19 +29,23 @@ public final class ProxyServer: Sendable {
     private let logger: Logger
     private let state = Mutex<State>(.initial)
     private let connections = ConnectionRegistry()
+    private let observers: [any RequestObserver]
 
     /// Builds the proxy; nothing is bound or fetched until `start()`.
     /// - Parameters:
     ///   - clock, timer, random: injected so tests can drive token timing; production uses the defaults.
     ///   - tokenPolicy: refresh and backoff timing; nil uses the defaults with the configured refresh margin.
+    ///   - observers: told about every finished request (access log, metrics).
     public init(
         configuration: ProxyConfiguration,
         logger: Logger,
         clock: any BootClock = SystemBootClock(),
         timer: any TokenTimer = DispatchTokenTimer(),
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-        tokenPolicy: TokenRefreshPolicy? = nil
+        tokenPolicy: TokenRefreshPolicy? = nil,
+        observers: [any RequestObserver] = []
     ) throws {
+        self.observers = observers
         self.configuration = configuration
         self.logger = logger
         let needsTLS = configuration.upstream.isTLS || configuration.tokenURL.isTLS
@@ -143,6 +147,14 @@ public final class ProxyServer: Sendable {
             if let key { values[key, default: ""] += line }
         }
         return values
+    }
+
+    /// Client connections open now.
+    public var openConnectionCount: Int { connections.count }
+
+    /// Idle upstream connections kept for reuse now (the token endpoint's pool included when it is separate).
+    public var idleUpstreamConnections: Int {
+        upstreamPool.idleCount + (tokenPool === upstreamPool ? 0 : tokenPool.idleCount)
     }
 
     /// Replays after a 401 and retries after a closed pooled connection, so far.
@@ -275,7 +287,7 @@ public final class ProxyServer: Sendable {
             channel: channel, forwarder: forwarder, admin: AdminEndpoints(tokens: tokens), policy: policy,
             limits: limits, viaUnixSocket: viaUnixSocket,
             peerRefusal: viaUnixSocket ? peerRefusal(channel.peerCredentials()) : nil, registry: connections,
-            logger: logger)
+            observers: observers, logger: logger)
         Task {
             await connection.serve()
             connections.remove(channel)

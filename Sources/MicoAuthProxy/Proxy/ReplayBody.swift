@@ -11,6 +11,8 @@ struct ReplayBody {
     var complete: Bool
     /// The body has been read from the client (completely or not): it cannot be read again.
     var consumed: Bool
+    /// Body bytes read from the client so far.
+    private(set) var bytesRead: UInt64 = 0
 
     init(limit: Int, hasBody: Bool) {
         self.limit = limit
@@ -22,6 +24,7 @@ struct ReplayBody {
     var isReplayable: Bool { complete && isKeeping }
 
     mutating func keep(_ part: [UInt8]) {
+        bytesRead += UInt64(part.count)
         guard isKeeping else { return }
         if bytes.count + part.count > limit {
             isKeeping = false

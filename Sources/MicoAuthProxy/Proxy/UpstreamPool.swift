@@ -98,6 +98,9 @@ final class UpstreamPool: Sendable {
         if !kept { connection.close() }
     }
 
+    /// Idle connections held now.
+    var idleCount: Int { idle.withLock { $0.count } }
+
     /// Closes every idle connection.
     func closeIdle() {
         let all = idle.withLock { list -> [UpstreamConnection] in

@@ -87,14 +87,23 @@ final class ProxyHarness: Sendable {
                 scheme: tls ? "https" : "http", host: tls ? "localhost" : "127.0.0.1",
                 port: mockAddress.port),
             clientID: clientID, clientSecret: Secret(clientSecret), listen: [.tcp(host: "127.0.0.1", port: 0)],
-            caFile: tls ? certificates.caFile : nil, tokenWaitSeconds: 5,
-            upstreamConnectTimeoutSeconds: 5, upstreamResponseTimeoutSeconds: 10)
+            caFile: tls ? certificates.caFile : nil, tokenWaitSeconds: 20,
+            upstreamConnectTimeoutSeconds: 20, upstreamResponseTimeoutSeconds: 30)
         try configure(&configuration, mockAddress.port)
         let proxy = try ProxyServer(configuration: configuration, logger: logs.logger(), tokenPolicy: tokenPolicy)
         let addresses = try proxy.start()
         let base = addresses.first.map { $0.family == AF_UNIX ? "http://localhost" : "http://\($0)" } ?? ""
         return ProxyHarness(
             mock: mock, proxy: proxy, mockAddress: mockAddress, baseURL: base, certificates: certificates, logs: logs)
+    }
+
+    /// Waits until the first token fetch has failed (up to 20 s), so a request sees that failure's message.
+    func waitUntilTokenFails() async throws {
+        for _ in 0..<2000 {
+            if case .failing = proxy.tokens.status { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw TestFailure("the token fetch never failed: \(proxy.tokens.status)")
     }
 
     /// Waits until the proxy holds a token (up to 10 s).
