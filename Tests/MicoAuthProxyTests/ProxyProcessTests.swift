@@ -136,10 +136,11 @@ struct ProxyProcessTests {
             environment: Self.environment(["MOCK_CLIENT_SECRET": "mock-secret"]))
         defer { child.stop() }
         try await child.waitForOutput("listening on")
-        let token = try await Curl.run([
-            "--data-urlencode", "grant_type=client_credentials", "--data-urlencode", "client_id=mock-client-id",
-            "--data-urlencode", "client_secret=mock-secret", "http://127.0.0.1:\(port)/oauth/token",
-        ])
+        let token = try await Curl.run(
+            [
+                "--data-urlencode", "grant_type=client_credentials", "--data-urlencode", "client_id=mock-client-id",
+                "--data-urlencode", "client_secret=mock-secret", "http://127.0.0.1:\(port)/oauth/token",
+            ], record: false)
         #expect(token.status == 200)
         let accessToken = try #require(try token.json()["access_token"] as? String)
         #expect(try token.json()["token_type"] as? String == "bearer")
@@ -151,9 +152,11 @@ struct ProxyProcessTests {
         #expect(try wrong.json()["error"] as? String == "invalid_client")
         let anonymous = try await Curl.run(["http://127.0.0.1:\(port)/v1/echo"])
         #expect(anonymous.status == 401)
-        let authorized = try await Curl.run([
-            "-H", "Authorization: Bearer \(accessToken)", "--data-binary", "abc", "http://127.0.0.1:\(port)/v1/echo",
-        ])
+        let authorized = try await Curl.run(
+            [
+                "-H", "Authorization: Bearer \(accessToken)", "--data-binary", "abc",
+                "http://127.0.0.1:\(port)/v1/echo",
+            ], record: false)
         #expect(authorized.status == 200)
         #expect(
             try authorized.json()["body_sha256"] as? String
@@ -316,5 +319,6 @@ final class LongRunning {
             process.terminate()
             process.waitUntilExit()
         }
+        RunLog.append(output)
     }
 }

@@ -43,6 +43,8 @@ public struct ExternalProcess {
         let stdout = (try? Data(contentsOf: outURL)) ?? Data()
         let stderr = String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self)
         try? FileManager.default.removeItem(atPath: directory)
+        RunLog.append(stderr)
+        if stdout.count <= 1 << 20 { RunLog.append(String(decoding: stdout, as: UTF8.self)) }
         return Result(status: status, stdout: stdout, stderr: stderr)
     }
 }

@@ -345,9 +345,12 @@ public final class MockAPIServer: Sendable {
         try await stream.write(bytes, deadline: .now() + 30)
     }
 
+    /// The prefix of every token the mock issues, so a test run can search its whole output for leaked tokens.
+    public static let tokenPrefix = "mocktok-"
+
     private static func randomToken() -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
         var generator = SystemRandomNumberGenerator()
-        return String((0..<48).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
+        return tokenPrefix + String((0..<40).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
     }
 }

@@ -26,7 +26,9 @@ struct Curl {
     }
 
     /// Runs `curl -sS` with `arguments` and a URL; captures status, headers and body.
-    static func run(_ arguments: [String], timeout: Double = 60) async throws -> Response {
+    /// `record` false keeps the exchange out of the run log that `.ci/run` scans for leaked secrets and tokens:
+    /// only for tests that fetch a token from the mock API on purpose.
+    static func run(_ arguments: [String], timeout: Double = 60, record: Bool = true) async throws -> Response {
         let directory = try TemporaryDirectory.make("curl")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let headerFile = directory + "/headers"
@@ -48,6 +50,10 @@ struct Curl {
             )
         }
         let body = (try? Data(contentsOf: URL(fileURLWithPath: bodyFile))) ?? Data()
+        if record {
+            RunLog.append(rawHeaders)
+            if body.count <= 1 << 20 { RunLog.append(String(decoding: body, as: UTF8.self)) }
+        }
         return Response(
             status: status, headers: headers, body: body, stderr: result.stderr, exitCode: result.status)
     }

@@ -11,7 +11,10 @@ final class LogCapture: Sendable {
 
     var all: [String] { lines.withLock { $0 } }
 
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    func append(_ line: String) {
+        lines.withLock { $0.append(line) }
+        RunLog.append(line)
+    }
 
     func logger(level: Logger.Level = .debug) -> Logger {
         var logger = Logger(label: "test") { _ in CapturingLogHandler(capture: self) }
