@@ -99,11 +99,14 @@ public final class ProxyServer: Sendable {
     }
 
     /// Applies a newly loaded (already validated) configuration without dropping listeners or connections: new
-    /// credentials take effect for the next token fetch, which starts at once when they changed. Settings that
+    /// credentials take effect for the next token fetch, which starts at once when they changed or when no valid
+    /// token is held. Settings that
     /// shape listeners, pools and limits are reported in `needsRestart` and keep their old values.
     public func reload(_ new: ProxyConfiguration) -> ReloadOutcome {
         let changed = credentials.replace(with: Self.credentialValues(new))
-        if changed { tokens.retryNow() }
+        // New credentials, or none that work yet: fetch now instead of waiting out the backoff (SIGHUP is how an
+        // operator says "I fixed it").
+        if changed || tokens.currentValidToken() == nil { tokens.retryNow() }
         let needsRestart = Self.differingKeys(
             Self.withoutCredentials(configuration), Self.withoutCredentials(new))
         return ReloadOutcome(credentialsChanged: changed, needsRestart: needsRestart)
