@@ -4,14 +4,17 @@ import MicoHTTP
 struct AdminEndpoints: Sendable {
     /// Paths under this prefix are the proxy's own.
     static let prefix = "/-/"
+    static let paths: Set<Substring> = ["/-/healthy", "/-/ready", "/-/metrics", "/-/status"]
 
-    let tokens: TokenCache
+    /// The server whose state `/-/metrics` and `/-/status` report.
+    let server: ProxyServer
 
-    /// The response for an admin request: `GET /-/healthy` is 200 while the process runs, `GET /-/ready` is 200
-    /// while a valid token is held and 503 otherwise; every other `/-/` path is 404.
+    /// The response for an admin request, for GET and HEAD (other methods get 405): `/-/healthy` is 200 while the
+    /// process runs, `/-/ready` is 200 while a valid token is held and 503 otherwise, `/-/metrics` is the Prometheus
+    /// text format, `/-/status` is JSON (``StatusReport``); every other `/-/` path is 404.
     func response(for request: HTTPRequestHead, keepAlive: Bool) -> (HTTPResponseHead, [UInt8]) {
         let path = request.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
-        guard path == "/-/healthy" || path == "/-/ready" else {
+        guard Self.paths.contains(path) else {
             return ProxyError.notFound.response(keepAlive: keepAlive)
         }
         guard request.method == "GET" || request.method == "HEAD" else {
@@ -19,6 +22,17 @@ struct AdminEndpoints: Sendable {
             refusal.closesConnection = false
             return refusal.response(keepAlive: keepAlive)
         }
+        switch path {
+        case "/-/metrics":
+            return ClientResponder.response(
+                status: 200, contentType: ProxyMetrics.contentType, body: server.metricsPage(), keepAlive: keepAlive)
+        case "/-/status":
+            return ClientResponder.response(
+                status: 200, contentType: "application/json", body: server.statusReport.json(), keepAlive: keepAlive)
+        default:
+            break
+        }
+        let tokens = server.tokens
         let status = tokens.status
         if path == "/-/healthy" {
             return Self.ok([("status", "healthy"), ("token", status.description)], keepAlive: keepAlive)

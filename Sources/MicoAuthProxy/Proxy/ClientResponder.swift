@@ -26,8 +26,17 @@ enum ClientResponder {
         status: Int, members: [(String, String)], headers extra: HTTPHeaders = HTTPHeaders(), keepAlive: Bool
     ) -> (HTTPResponseHead, [UInt8]) {
         let body = Array((JSONText.object(members) + "\n").utf8)
+        return response(
+            status: status, contentType: "application/json", body: body, headers: extra, keepAlive: keepAlive)
+    }
+
+    /// A response the proxy makes itself: `Content-Type`, `Content-Length`, `Cache-Control: no-store`, then
+    /// `headers`, and `Connection: close` unless `keepAlive`.
+    static func response(
+        status: Int, contentType: String, body: [UInt8], headers extra: HTTPHeaders = HTTPHeaders(), keepAlive: Bool
+    ) -> (HTTPResponseHead, [UInt8]) {
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Type", value: contentType)
         headers.add(name: "Content-Length", value: String(body.count))
         headers.add(name: "Cache-Control", value: "no-store")
         for (name, value) in extra { headers.add(name: name, value: value) }

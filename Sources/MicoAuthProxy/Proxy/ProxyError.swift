@@ -68,7 +68,8 @@ extension ProxyError {
 
     static var notFound: ProxyError {
         ProxyError(
-            status: 404, code: "not_found", message: "no admin endpoint at this path; see /-/healthy and /-/ready",
+            status: 404, code: "not_found",
+            message: "no admin endpoint at this path; see /-/healthy, /-/ready, /-/metrics and /-/status",
             proxyStatusError: "http_request_denied")
     }
 

@@ -30,12 +30,16 @@ public final class ProxyServer: Sendable {
     private let state = Mutex<State>(.initial)
     private let connections = ConnectionRegistry()
     private let observers: [any RequestObserver]
+    /// Counts requests (it is one of `observers`) and renders `/-/metrics`.
+    let metrics = ProxyMetrics()
+    /// When `start()` succeeded, for the uptime in `/-/status`.
+    let startedAt = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Builds the proxy; nothing is bound or fetched until `start()`.
     /// - Parameters:
     ///   - clock, timer, random: injected so tests can drive token timing; production uses the defaults.
     ///   - tokenPolicy: refresh and backoff timing; nil uses the defaults with the configured refresh margin.
-    ///   - observers: told about every finished request (access log, metrics).
+    ///   - observers: told about every finished request (access log, …), besides the server's own metrics.
     public init(
         configuration: ProxyConfiguration,
         logger: Logger,
@@ -45,7 +49,7 @@ public final class ProxyServer: Sendable {
         tokenPolicy: TokenRefreshPolicy? = nil,
         observers: [any RequestObserver] = []
     ) throws {
-        self.observers = observers
+        self.observers = [metrics] + observers
         self.configuration = configuration
         self.logger = logger
         let needsTLS = configuration.upstream.isTLS || configuration.tokenURL.isTLS
@@ -72,7 +76,8 @@ public final class ProxyServer: Sendable {
         tokens = TokenCache(
             fetcher: client,
             policy: tokenPolicy ?? TokenRefreshPolicy(refreshMarginSeconds: configuration.refreshMarginSeconds),
-            clock: clock, timer: timer, random: random, logger: logger)
+            clock: clock, timer: timer, random: random, logger: logger,
+            onFetch: { [metrics] succeeded in metrics.recordTokenFetch(succeeded: succeeded) })
         var parser = HTTPParserLimits()
         parser.maxRequestLineBytes = configuration.maxRequestLineBytes
         parser.maxHeaderBytes = configuration.maxHeaderBytes
@@ -225,6 +230,7 @@ public final class ProxyServer: Sendable {
             }
             state = .running(listeners: listeners, policy: policy)
         }
+        startedAt.withLock { $0 = .now }
         tokens.start()
         return listenAddresses
     }
@@ -287,7 +293,7 @@ public final class ProxyServer: Sendable {
             return
         }
         let connection = ClientConnection(
-            channel: channel, forwarder: forwarder, admin: AdminEndpoints(tokens: tokens), policy: policy,
+            channel: channel, forwarder: forwarder, admin: AdminEndpoints(server: self), policy: policy,
             limits: limits, viaUnixSocket: viaUnixSocket,
             peerRefusal: viaUnixSocket ? peerRefusal(channel.peerCredentials()) : nil, registry: connections,
             observers: observers, logger: logger)

@@ -70,6 +70,10 @@ extension TokenCache {
         var consecutiveFailures = 0
         /// Text of the most recent failure, cleared by a success; kept while a retry is running.
         var lastError: String?
+        /// Boot-clock second at which the last fetch finished, successful or not.
+        var lastFetchAt: Double?
+        /// Boot-clock second at which the last successful fetch finished.
+        var lastSuccessAt: Double?
         var waiters: [UInt64: Waiter] = [:]
         /// Waiter ids handed out but not yet registered, mapped to "cancelled meanwhile".
         var pendingWaiters: [UInt64: Bool] = [:]
@@ -90,6 +94,8 @@ extension TokenCache {
     struct Effects: Sendable {
         var resumes: [(Continuation, Result<AccessToken, TokenUnavailable>)] = []
         var logs: [(Logger.Level, String)] = []
+        /// Set when a fetch finished: whether it gave a usable token.
+        var fetchSucceeded: Bool?
 
         mutating func log(_ level: Logger.Level, _ message: String) {
             logs.append((level, message))

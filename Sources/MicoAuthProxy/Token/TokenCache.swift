@@ -13,18 +13,23 @@ public final class TokenCache: Sendable {
     private let timer: any TokenTimer
     private let random: @Sendable () -> Double
     private let logger: Logger
+    private let onFetch: (@Sendable (_ succeeded: Bool) -> Void)?
     private let storage = Mutex(Storage())
 
     /// Makes a cache that fetches through `fetcher`; nothing happens until ``start()`` or ``token(waitSeconds:)``.
     ///
-    /// - Parameter random: returns values in [0, 1) for jitter (see ``TokenRefreshPolicy``).
+    /// - Parameters:
+    ///   - random: returns values in [0, 1) for jitter (see ``TokenRefreshPolicy``).
+    ///   - onFetch: told, outside the cache's lock, whether each finished fetch gave a usable token (for metrics).
+    ///     Results the cache drops (a fetch superseded or cancelled by ``shutdown()``) are not reported.
     public init(
         fetcher: any TokenFetching,
         policy: TokenRefreshPolicy = TokenRefreshPolicy(),
         clock: any BootClock = SystemBootClock(),
         timer: any TokenTimer = DispatchTokenTimer(),
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-        logger: Logger
+        logger: Logger,
+        onFetch: (@Sendable (_ succeeded: Bool) -> Void)? = nil
     ) {
         self.fetcher = fetcher
         self.policy = policy
@@ -32,6 +37,7 @@ public final class TokenCache: Sendable {
         self.timer = timer
         self.random = random
         self.logger = logger
+        self.onFetch = onFetch
     }
 
     /// Starts the first fetch now, unless one already ran or is running.
@@ -94,6 +100,18 @@ public final class TokenCache: Sendable {
                 return .failing(error: failure.message, retryIn: max(0, failure.retryAt - now), tokenExpiresIn: left)
             case .stopped: return .stopped
             }
+        }
+    }
+
+    /// The token's remaining life and the fetch history, read together, for status pages and metrics.
+    public var diagnostics: TokenDiagnostics {
+        storage.withLock { storage in
+            let now = clock.now()
+            return TokenDiagnostics(
+                secondsLeft: storage.state.servableToken(at: now)?.remaining(at: now),
+                secondsSinceLastFetch: storage.lastFetchAt.map { now - $0 },
+                secondsSinceLastSuccess: storage.lastSuccessAt.map { now - $0 },
+                lastError: storage.lastError, consecutiveFailures: storage.consecutiveFailures)
         }
     }
 
@@ -255,6 +273,7 @@ public final class TokenCache: Sendable {
             finishFetchLocked(&storage, id: id, startedAt: startedAt, outcome: outcome)
         }
         effects.run(logger)
+        if let onFetch, let succeeded = effects.fetchSucceeded { onFetch(succeeded) }
     }
 
     private func finishFetchLocked(
@@ -268,6 +287,7 @@ public final class TokenCache: Sendable {
         }
         storage.fetchTask = nil
         let now = clock.now()
+        storage.lastFetchAt = now
         switch outcome {
         case .success(let grant):
             // The lifetime counts from when the request was sent: the endpoint started it no earlier.
@@ -295,6 +315,8 @@ public final class TokenCache: Sendable {
         storage.state = .valid(token)
         storage.consecutiveFailures = 0
         storage.lastError = nil
+        storage.lastSuccessAt = now
+        effects.fetchSucceeded = true
         let refreshAt = token.obtainedAt + policy.refreshDelay(lifetime: token.lifetime, random: random())
         let delay = max(0, refreshAt - now)
         scheduleLocked(&storage, after: delay)
@@ -316,6 +338,7 @@ public final class TokenCache: Sendable {
         retryAfter: Double? = nil, effects: inout Effects
     ) {
         storage.consecutiveFailures += 1
+        effects.fetchSucceeded = false
         let attempt = storage.consecutiveFailures
         let delay =
             rejectedCredentials

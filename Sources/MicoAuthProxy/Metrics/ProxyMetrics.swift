@@ -1,0 +1,112 @@
+import CoreMetrics
+import Prometheus
+import Synchronization
+
+/// The proxy's Prometheus metrics, in a registry of its own rather than the process-wide `MetricsSystem` (tests run
+/// many servers in one process, and a library must not bootstrap it). Requests are counted as a ``RequestObserver``,
+/// token fetches through ``TokenCache``'s `onFetch`; the gauges that mirror state are set just before rendering.
+///
+/// Requests for `/-/metrics` and `/-/status` are not observed: a scrape does not count itself or the scrapes before
+/// it, so two scrapes with no traffic between them show the same counters.
+final class ProxyMetrics: RequestObserver {
+    /// The Prometheus text exposition format, version 0.0.4.
+    static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+    /// Paths whose requests are neither counted nor timed.
+    static let unobservedPaths: Set<String> = ["/-/metrics", "/-/status"]
+    /// The method label's values; any other method is counted as `OTHER`, so clients cannot grow the label set.
+    static let methodLabels: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    /// Prometheus' default buckets, plus 30 s and 60 s for slow API calls.
+    static let durationBuckets: [Duration] = [
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
+        .seconds(30), .seconds(60),
+    ]
+    /// Computed: `MetricNameDescriptor` is not `Sendable`, so it cannot be a `static let`.
+    private static var requests: MetricNameDescriptor {
+        name("requests", unit: "total", help: "Requests answered, by method and status code (0: no response was sent).")
+    }
+
+    let registry = PrometheusCollectorRegistry()
+    private let requestDuration: DurationHistogram
+    private let upstreamDuration: DurationHistogram
+    private let tokenFetchSuccesses: Prometheus.Counter
+    private let tokenFetchFailures: Prometheus.Counter
+    private let tokenExpiry: Prometheus.Gauge
+    private let tokenValid: Prometheus.Gauge
+    private let replays: Prometheus.Counter
+    private let openConnections: Prometheus.Gauge
+    private let upstreamPoolIdle: Prometheus.Gauge
+    private let counts = Mutex(RequestCounts())
+
+    init() {
+        requestDuration = registry.makeDurationHistogram(
+            descriptor: Self.name(
+                "request_duration", unit: "seconds",
+                help: "Seconds from a request head's arrival to the end of its response."),
+            buckets: Self.durationBuckets)
+        upstreamDuration = registry.makeDurationHistogram(
+            descriptor: Self.name(
+                "upstream_duration", unit: "seconds",
+                help: "Seconds from sending a forwarded request upstream to its response head."),
+            buckets: Self.durationBuckets)
+        let fetches = Self.name("token_fetches", unit: "total", help: "Token fetches that finished, by result.")
+        tokenFetchSuccesses = registry.makeCounter(descriptor: fetches, labels: [("result", "success")])
+        tokenFetchFailures = registry.makeCounter(descriptor: fetches, labels: [("result", "failure")])
+        tokenExpiry = registry.makeGauge(
+            descriptor: Self.name(
+                "token_expiry", unit: "seconds", help: "Seconds the held token stays valid; 0 without one."))
+        tokenValid = registry.makeGauge(
+            descriptor: Self.name("token_valid", unit: "", help: "1 while a valid token is held, else 0."))
+        replays = registry.makeCounter(
+            descriptor: Self.name("replays", unit: "total", help: "Requests sent again with a new token after a 401."))
+        openConnections = registry.makeGauge(
+            descriptor: Self.name("open_connections", unit: "", help: "Client connections open now."))
+        upstreamPoolIdle = registry.makeGauge(
+            descriptor: Self.name("upstream_pool_idle", unit: "", help: "Idle upstream connections kept for reuse."))
+    }
+
+    /// `mico_proxy_<metric>_<unit>`.
+    private static func name(_ metric: String, unit: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "mico", subsystem: "proxy", metricName: metric, unitName: unit, helpText: help)
+    }
+
+    /// A swift-metrics factory over this registry, for code that records through the swift-metrics API.
+    var factory: any MetricsFactory { PrometheusMetricsFactory(registry: registry) }
+
+    /// Requests counted so far.
+    var requestCounts: RequestCounts { counts.withLock { $0 } }
+
+    func observe(_ record: RequestRecord) {
+        guard !Self.unobservedPaths.contains(record.path) else { return }
+        let labels = [("method", Self.methodLabel(record.method)), ("code", Self.codeLabel(record.status))]
+        registry.makeCounter(descriptor: Self.requests, labels: labels).increment()
+        requestDuration.record(.seconds(max(0, record.durationSeconds)))
+        if let upstream = record.upstreamSeconds { upstreamDuration.record(.seconds(max(0, upstream))) }
+        if record.replayed { replays.increment() }
+        counts.withLock { $0.add(status: record.status, replayed: record.replayed) }
+    }
+
+    func recordTokenFetch(succeeded: Bool) {
+        (succeeded ? tokenFetchSuccesses : tokenFetchFailures).increment()
+    }
+
+    /// The metrics page, after setting the gauges from the given state.
+    func render(openConnections open: Int, upstreamPoolIdle idle: Int, token: TokenDiagnostics) -> [UInt8] {
+        openConnections.set(to: Double(open))
+        upstreamPoolIdle.set(to: Double(idle))
+        tokenValid.set(to: token.hasValidToken ? 1 : 0)
+        tokenExpiry.set(to: max(0, token.secondsLeft ?? 0))
+        var page: [UInt8] = []
+        registry.emit(into: &page)
+        return page
+    }
+
+    static func methodLabel(_ method: String) -> String {
+        methodLabels.contains(method) ? method : "OTHER"
+    }
+
+    /// The status as a label; `0` when no response was sent (or the status was not a three-digit code).
+    static func codeLabel(_ status: Int) -> String {
+        (100...999).contains(status) ? String(status) : "0"
+    }
+}
