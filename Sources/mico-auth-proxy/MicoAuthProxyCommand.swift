@@ -36,8 +36,13 @@ func printError(_ text: String) {
     _ = line.withCString { Glibc.write(2, $0, strlen($0)) }
 }
 
-func makeLogger(level: Logger.Level) -> Logger {
-    LoggingSystem.bootstrap { label in StandardErrorLogHandler(label: label, level: level) }
+/// Sends every logger's lines to standard error in `format`, with journald's priority prefixes (and no timestamp)
+/// when systemd connected standard error to the journal.
+func makeLogger(level: Logger.Level, format: LogFormat = .logfmt) -> Logger {
+    let journal = StandardErrorLogHandler.journalIsStandardError(environment: ProcessEnvironment.current())
+    LoggingSystem.bootstrap { label in
+        StandardErrorLogHandler(label: label, level: level, format: format, journal: journal)
+    }
     var logger = Logger(label: "mico-auth-proxy")
     logger.logLevel = level
     return logger
@@ -51,7 +56,8 @@ struct Run: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try loadConfiguration(config)
-        let logger = makeLogger(level: Logger.Level(rawValue: configuration.logLevel.rawValue) ?? .info)
+        let logger = makeLogger(
+            level: Logger.Level(rawValue: configuration.logLevel.rawValue) ?? .info, format: configuration.logFormat)
         for warning in configuration.warnings { logger.warning("\(warning)") }
         TerminationSignals.ignoreBrokenPipe()
         let environment = ProcessEnvironment.current()
@@ -64,7 +70,11 @@ struct Run: AsyncParsableCommand {
         }
         let server: ProxyServer
         do {
-            server = try ProxyServer(configuration: configuration, logger: logger)
+            // The access log and the log format are fixed at start; a reload that changes them names them in
+            // restart_needed_for.
+            let accessLog = AccessLog(logger: logger, includeQuery: configuration.accessLogQuery)
+            server = try ProxyServer(
+                configuration: configuration, logger: logger, observers: configuration.accessLog ? [accessLog] : [])
             if let passed = try SystemdSocketActivation.takeListeners() {
                 let names = passed.map { "\($0.name)=\($0.listener.address)" }.joined(separator: " ")
                 logger.info(

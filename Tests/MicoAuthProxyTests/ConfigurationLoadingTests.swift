@@ -42,6 +42,9 @@ struct ConfigurationLoadingTests {
         #expect(configuration.egressProxySource == "none")
         #expect(configuration.noProxy == [])
         #expect(configuration.logLevel == .info)
+        #expect(configuration.logFormat == .logfmt)
+        #expect(configuration.accessLog == true)
+        #expect(configuration.accessLogQuery == false)
         #expect(configuration.warnings == [])
         #expect(configuration.secretFileIsShared == false)
     }
@@ -93,7 +96,10 @@ struct ConfigurationLoadingTests {
               "replay_buffer_bytes": 0,
               "egress_proxy": "http://proxy.corp.example:3128/",
               "no_proxy": ["Internal.Example", ".corp.example"],
-              "log_level": "debug"
+              "log_level": "debug",
+              "log_format": "json",
+              "access_log": false,
+              "access_log_query": true
             }
             """
         let configuration = try loadTestConfiguration(json, environment: [:], in: directory)
@@ -135,6 +141,9 @@ struct ConfigurationLoadingTests {
         #expect(configuration.egressProxySource == "config key egress_proxy")
         #expect(configuration.noProxy == ["internal.example", ".corp.example"])
         #expect(configuration.logLevel == .debug)
+        #expect(configuration.logFormat == .json)
+        #expect(configuration.accessLog == false)
+        #expect(configuration.accessLogQuery == true)
         #expect(
             configuration.warnings == [
                 "listening on 0.0.0.0:8080, which is not loopback: anyone who can reach it can use the API credentials"
@@ -210,7 +219,9 @@ struct ConfigurationLoadingTests {
 
         let unrelated = try #require(try configurationLoadError(#"{"client_id": "a", "banana": 1}"#))
         #expect(unrelated.key == "banana")
-        #expect(unrelated.message.hasPrefix("unknown key; known keys are allow_non_loopback, allowed_gids,"))
+        #expect(
+            unrelated.message.hasPrefix("unknown key; known keys are access_log, access_log_query, allow_non_loopback,")
+        )
     }
 
     @Test func secretInConfigFileIsRefusedWithoutEchoingIt() throws {
@@ -258,6 +269,9 @@ struct ConfigurationLoadingTests {
         (#""egress_proxy": ["http://proxy:3128"]"#, "egress_proxy"),
         (#""no_proxy": "localhost,example.com""#, "no_proxy"),
         (#""log_level": 3"#, "log_level"),
+        (#""log_format": ["json"]"#, "log_format"),
+        (#""access_log": "true""#, "access_log"),
+        (#""access_log_query": 1"#, "access_log_query"),
     ])
     func wrongJSONTypeNamesTheKey(member: String, key: String) throws {
         let error = try #require(
@@ -287,6 +301,24 @@ struct ConfigurationLoadingTests {
         #expect(throws: Never.self) {
             try loadTestConfiguration(#"{"client_id": "a", "\#(key)": 0.001}"#, in: directory)
         }
+    }
+
+    @Test func badLogFormat() throws {
+        for bad in ["text", "JSON", ""] {
+            let error = try configurationLoadError(#"{"client_id": "a", "log_format": "\#(bad)"}"#)
+            #expect(error?.key == "log_format", "\(bad)")
+            #expect(error?.message == #"must be "logfmt" or "json""#, "\(bad)")
+        }
+    }
+
+    @Test func nullLogSettingsMeanTheDefaults() throws {
+        let directory = try ConfigurationTempDirectory()
+        defer { directory.remove() }
+        let configuration = try loadTestConfiguration(
+            #"{"client_id": "a", "log_format": null, "access_log": null, "access_log_query": null}"#, in: directory)
+        #expect(configuration.logFormat == .logfmt)
+        #expect(configuration.accessLog)
+        #expect(!configuration.accessLogQuery)
     }
 
     @Test func badLogLevel() throws {

@@ -235,10 +235,11 @@ struct ConfigurationSecretTests {
         let object = try JSONDecoder().decode(DisplayKeys.self, from: Data(text.utf8))
         #expect(
             object.keys == [
-                "allow_non_loopback", "allowed_gids", "allowed_hosts", "allowed_origins", "allowed_uids", "ca_file",
-                "client_body_timeout_seconds", "client_id", "client_idle_timeout_seconds", "client_secret",
-                "client_secret_file", "client_secret_source", "egress_proxy", "egress_proxy_source", "listen",
-                "log_level", "max_connections", "max_header_bytes", "max_header_count", "max_request_body_bytes",
+                "access_log", "access_log_query", "allow_non_loopback", "allowed_gids", "allowed_hosts",
+                "allowed_origins", "allowed_uids", "ca_file", "client_body_timeout_seconds", "client_id",
+                "client_idle_timeout_seconds", "client_secret", "client_secret_file", "client_secret_source",
+                "egress_proxy", "egress_proxy_source", "listen", "log_format", "log_level", "max_connections",
+                "max_header_bytes", "max_header_count", "max_request_body_bytes",
                 "max_request_line_bytes", "no_proxy", "refresh_margin_seconds", "replay_buffer_bytes",
                 "request_header_timeout_seconds", "scope", "shutdown_timeout_seconds", "token_url",
                 "token_wait_seconds", "unix_socket_mode", "upstream", "upstream_connect_timeout_seconds",
@@ -254,6 +255,9 @@ struct ConfigurationSecretTests {
         #expect(text.contains(#""refresh_margin_seconds" : null"#))
         #expect(text.contains(#""token_wait_seconds" : 10"#))
         #expect(text.contains(#""shutdown_timeout_seconds" : 30"#))
+        #expect(text.contains(#""log_format" : "logfmt""#))
+        #expect(text.contains(#""access_log" : true"#))
+        #expect(text.contains(#""access_log_query" : false"#))
     }
 
     @Test func renderedDisplayMasksASecretPastedIntoAnotherSetting() {

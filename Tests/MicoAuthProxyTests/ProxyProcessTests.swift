@@ -24,10 +24,10 @@ struct ProxyProcessTests {
     }
 
     /// Starts the built binary (`run`) in front of `harness`'s mock on a free port, with `extra` members appended
-    /// to its config object and the secret from the environment, and waits until `/-/ready` answers 200.
-    static func startProxyProcess(for harness: ProxyHarness, extra: String = "") async throws
-        -> (child: LongRunning, port: UInt16)
-    {
+    /// to its config object, the secret and `environment` in its environment, and waits until `/-/ready` answers 200.
+    static func startProxyProcess(
+        for harness: ProxyHarness, extra: String = "", environment extraEnvironment: [String: String] = [:]
+    ) async throws -> (child: LongRunning, port: UInt16) {
         let config = try TemporaryDirectory.make("proxy-process") + "/config.json"
         let port = try freePort()
         try """
@@ -37,7 +37,8 @@ struct ProxyProcessTests {
         chmod(config, 0o600)
         let child = try LongRunning.start(
             binary, ["run", "--config", config],
-            environment: environment(["MICOVOICE_CLIENT_SECRET": ProxyHarness.clientSecret]))
+            environment: environment(
+                extraEnvironment.merging(["MICOVOICE_CLIENT_SECRET": ProxyHarness.clientSecret]) { _, new in new }))
         for _ in 0..<200 {
             if (try? await Curl.run(["http://127.0.0.1:\(port)/-/ready"]))?.status == 200 { return (child, port) }
             try await Task.sleep(for: .milliseconds(50))

@@ -35,6 +35,9 @@ struct ConfigurationFile: Decodable, Equatable {
     var egressProxy: String?
     var noProxy: [String]?
     var shutdownTimeoutSeconds: Double?
+    var logFormat: String?
+    var accessLog: Bool?
+    var accessLogQuery: Bool?
     /// The keys present in the file, `null` or not.
     var keys: Set<String> = []
 
@@ -68,6 +71,9 @@ struct ConfigurationFile: Decodable, Equatable {
         "shutdown_timeout_seconds": ProxyConfiguration.positiveNumberMessage,
         "max_connections": ProxyConfiguration.integerRangeMessage(ProxyConfiguration.maxConnectionsRange),
         "log_level": "must be one of \(LogLevelName.namesForMessages)",
+        "log_format": "must be \(LogFormat.namesForMessages)",
+        "access_log": "must be true or false",
+        "access_log_query": "must be true or false",
         "replay_buffer_bytes": ProxyConfiguration.integerRangeMessage(ProxyConfiguration.replayBufferBytesRange),
         "egress_proxy":
             "must be null (use https_proxy), \"\" (no proxy) or a URL string such as \"http://proxy.example.com:3128\"",
@@ -128,6 +134,9 @@ struct ConfigurationFile: Decodable, Equatable {
         egressProxy = try field("egress_proxy")
         noProxy = try field("no_proxy")
         shutdownTimeoutSeconds = try field("shutdown_timeout_seconds")
+        logFormat = try field("log_format")
+        accessLog = try field("access_log")
+        accessLogQuery = try field("access_log_query")
     }
 
     /// Decodes `bytes`; errors name the key, or say where the JSON is broken.

@@ -73,5 +73,8 @@ private struct DisplayedConfiguration: Encodable {
         try put("egress_proxy_source", c.egressProxySource)
         try put("no_proxy", c.noProxy)
         try put("log_level", c.logLevel.rawValue)
+        try put("log_format", c.logFormat.rawValue)
+        try put("access_log", c.accessLog)
+        try put("access_log_query", c.accessLogQuery)
     }
 }

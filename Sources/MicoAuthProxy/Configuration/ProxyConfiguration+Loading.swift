@@ -95,6 +95,13 @@ extension ProxyConfiguration {
             }
             logLevel = level
         }
+        var logFormat = LogFormat.logfmt
+        if let name = file.logFormat {
+            guard let format = LogFormat(rawValue: name) else {
+                throw ConfigurationError(key: "log_format", message: ConfigurationFile.expectations["log_format"]!)
+            }
+            logFormat = format
+        }
 
         let environmentID = environment[clientIDEnvironmentVariable].flatMap { $0.isEmpty ? nil : $0 }
         guard let clientID = environmentID ?? file.clientID else {
@@ -151,7 +158,10 @@ extension ProxyConfiguration {
             egressProxy: egress.proxy,
             egressProxySource: egress.source,
             noProxy: noProxy ?? [],
-            shutdownTimeoutSeconds: file.shutdownTimeoutSeconds ?? defaultShutdownTimeoutSeconds
+            shutdownTimeoutSeconds: file.shutdownTimeoutSeconds ?? defaultShutdownTimeoutSeconds,
+            logFormat: logFormat,
+            accessLog: file.accessLog ?? true,
+            accessLogQuery: file.accessLogQuery ?? false
         )
         do {
             try configuration.validateSettings()

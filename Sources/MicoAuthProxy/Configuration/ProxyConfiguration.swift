@@ -101,6 +101,13 @@ public struct ProxyConfiguration: Sendable, Equatable {
     /// `shutdown_timeout_seconds`: on SIGTERM or SIGINT the proxy stops accepting, lets the requests it has
     /// already received finish, and exits when the last one finishes or after this many seconds. Default 30.
     public var shutdownTimeoutSeconds: Double
+    /// `log_format`: how log lines on standard error are written, `logfmt` or `json`. Default `.logfmt`.
+    public var logFormat: LogFormat
+    /// `access_log`: whether one line per finished request is logged at `info`. Default `true`.
+    public var accessLog: Bool
+    /// `access_log_query`: whether access lines show the request target's query, where a caller may carry its
+    /// own tokens. Default `false`: the path alone.
+    public var accessLogQuery: Bool
 
     /// Builds a configuration in code; every argument but the first three has the config file's default,
     /// without the environment: no egress proxy and an empty `noProxy`.
@@ -142,7 +149,10 @@ public struct ProxyConfiguration: Sendable, Equatable {
         egressProxy: EgressProxy? = nil,
         egressProxySource: String? = nil,
         noProxy: [String] = [],
-        shutdownTimeoutSeconds: Double = ProxyConfiguration.defaultShutdownTimeoutSeconds
+        shutdownTimeoutSeconds: Double = ProxyConfiguration.defaultShutdownTimeoutSeconds,
+        logFormat: LogFormat = .logfmt,
+        accessLog: Bool = true,
+        accessLogQuery: Bool = false
     ) {
         self.listen = listen
         self.allowNonLoopback = allowNonLoopback
@@ -179,6 +189,9 @@ public struct ProxyConfiguration: Sendable, Equatable {
         self.egressProxySource = egressProxySource ?? (egressProxy == nil ? "none" : "code")
         self.noProxy = noProxy.map { $0.lowercased() }
         self.shutdownTimeoutSeconds = shutdownTimeoutSeconds
+        self.logFormat = logFormat
+        self.accessLog = accessLog
+        self.accessLogQuery = accessLogQuery
     }
 }
 
