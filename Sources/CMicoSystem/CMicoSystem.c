@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CMicoSystem.h"
 
+#include <sched.h>
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -26,4 +27,11 @@ int CMicoSystem_peer_credentials(int fd, uid_t *uid, gid_t *gid) {
         *gid = credentials.gid;
     }
     return result;
+}
+
+int CMicoSystem_affinity_cpu_count(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
+    return CPU_COUNT(&set);
 }

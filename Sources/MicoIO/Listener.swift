@@ -111,7 +111,8 @@ public final class Listener: @unchecked Sendable, CustomStringConvertible {
             let fd = CMicoSystem_accept_nonblocking(fileDescriptor)
             if fd >= 0 {
                 if address.family != AF_UNIX { try? setSocketOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1) }
-                onAccept(SocketChannel(adopting: fd))
+                // Registration fails only when the kernel is out of memory; the descriptor is closed then.
+                if let channel = try? SocketChannel(adopting: fd, loop: .next()) { onAccept(channel) }
                 continue
             }
             switch errno {

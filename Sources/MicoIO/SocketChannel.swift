@@ -1,44 +1,70 @@
 import Dispatch
 import Glibc
+import Synchronization
 
-/// A connected, non-blocking stream socket (TCP or unix-domain) whose readiness is reported by
-/// Dispatch sources. Reads and writes try the socket first and only wait when it would block.
+/// A connected, non-blocking stream socket (TCP or unix-domain) registered with an ``IOLoop``. Reads and writes try
+/// the socket first and only wait when it would block; the loop's epoll events wake the waiter.
 ///
-/// One task uses a channel at a time; `close()` must be called by that owner once it is done
-/// (`shutdownBoth()` may be called from anywhere to wake a blocked reader).
-// @unchecked Sendable: every mutable property is read and written only on `queue`; the descriptor
-// itself is immutable and is closed only by the sources' cancel handlers (or at once when no source exists).
-public final class SocketChannel: ByteStream, ReadinessWaiting, @unchecked Sendable {
+/// One task reads and one task writes a channel at a time; `close()` may be called from anywhere, once the owner is
+/// done or to fail a blocked reader or writer (`shutdownBoth()` instead tells the peer and still needs a `close()`).
+///
+/// The socket is registered once, edge-triggered: an event that finds nobody waiting is remembered as a flag, and
+/// the next wait in that direction returns at once so that the caller tries the socket again. A waiting read or
+/// write has a deadline, kept by one Dispatch timer that is moved only when a wait's deadline is earlier than the
+/// one it is set for; when it fires it expires what is due and re-arms for the rest, so deadlines that move
+/// forward with each request cost no timer call.
+public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
     private struct Waiter {
-        var continuation: CheckedContinuation<Void, any Error>
+        var continuation: UnsafeContinuation<Void, any Error>
         var deadline: DispatchTime
+    }
+
+    private struct State {
+        /// An event came while nobody waited in that direction: the next wait returns at once.
+        var readable = false
+        var writable = false
+        var readWaiter: Waiter?
+        var writeWaiter: Waiter?
+        var timer: (any DispatchSourceTimer)?
+        /// When the timer fires next; `.distantFuture` when it is not set.
+        var timerDeadline = DispatchTime.distantFuture
+        var closed = false
     }
 
     private enum Direction { case read, write }
 
     public let fileDescriptor: Int32
-    private let queue: DispatchQueue
-    private var readSource: DispatchSourceRead?
-    private var writeSource: DispatchSourceWrite?
-    private var readArmed = false
-    private var writeArmed = false
-    private var readWaiter: Waiter?
-    private var writeWaiter: Waiter?
-    private var timer: DispatchSourceTimer?
-    private var closed = false
+    /// The loop that delivers this socket's events; tasks serving it run best there too.
+    public let loop: IOLoop
+    private let token: UInt64
+    private let state = Mutex(State())
 
-    /// The shared concurrent queue that all channel queues target: no thread per connection.
-    static let ioQueue = DispatchQueue(label: "mico.io", attributes: .concurrent)
-
-    /// Takes ownership of a connected, non-blocking socket.
-    public init(adopting fileDescriptor: Int32) {
+    /// Takes ownership of a connected, non-blocking socket and registers it with `loop`. On failure the descriptor
+    /// is closed.
+    public init(adopting fileDescriptor: Int32, loop: IOLoop = IOLoop.current ?? .next()) throws(IOError) {
         self.fileDescriptor = fileDescriptor
-        self.queue = DispatchQueue(label: "mico.channel", target: SocketChannel.ioQueue)
+        self.loop = loop
+        self.token = loop.makeToken()
+        do {
+            try loop.register(self, token: token)
+        } catch {
+            state.withLock { $0.closed = true }
+            closeDescriptor(fileDescriptor)
+            throw error
+        }
     }
 
     deinit {
         // Reached only when the owner never called close(): release the descriptor anyway.
-        if !closed { cancelSourcesAndClose() }
+        let open = state.withLock { state in
+            defer { state.closed = true }
+            state.timer?.cancel()
+            return !state.closed
+        }
+        if open {
+            loop.deregister(fileDescriptor, token: token)
+            closeDescriptor(fileDescriptor)
+        }
     }
 
     // MARK: ByteStream
@@ -70,8 +96,25 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, @unchecked Senda
         }
     }
 
+    /// Closes the socket; a pending read or write fails with `IOError.closed`. Idempotent, safe from any thread.
     public func close() {
-        queue.async { self.closeOnQueue() }
+        let waiters = state.withLock { state -> [Waiter]? in
+            guard !state.closed else { return nil }
+            state.closed = true
+            state.timer?.cancel()
+            state.timer = nil
+            defer {
+                state.readWaiter = nil
+                state.writeWaiter = nil
+            }
+            return [state.readWaiter, state.writeWaiter].compactMap { $0 }
+        }
+        guard let waiters else { return }
+        loop.deregister(fileDescriptor, token: token)
+        closeDescriptor(fileDescriptor)
+        for waiter in waiters {
+            waiter.continuation.resume(throwing: IOError(.closed, call: "wait"))
+        }
     }
 
     /// Shuts the socket down both ways (`shutdown(2)`): a blocked reader sees end of stream.
@@ -100,157 +143,96 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, @unchecked Senda
     }
 
     private func wait(_ direction: Direction, deadline: DispatchTime) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            queue.async { self.arm(direction, Waiter(continuation: continuation, deadline: deadline)) }
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+            let waiter = Waiter(continuation: continuation, deadline: deadline)
+            let answer = state.withLock { state -> Result<Void, IOError>? in
+                arm(direction, waiter, &state)
+            }
+            if let answer { continuation.resume(with: answer) }
         }
     }
 
-    // MARK: On `queue`
-
-    private func arm(_ direction: Direction, _ waiter: Waiter) {
-        guard !closed else {
-            waiter.continuation.resume(throwing: IOError(.closed, call: direction == .read ? "read" : "write"))
-            return
+    /// Stores the waiter; or answers at once when the channel is closed or an event already came.
+    private func arm(_ direction: Direction, _ waiter: Waiter, _ state: inout State) -> Result<Void, IOError>? {
+        guard !state.closed else {
+            return .failure(IOError(.closed, call: direction == .read ? "read" : "write"))
         }
         switch direction {
         case .read:
-            precondition(readWaiter == nil, "two concurrent reads on one channel")
-            readWaiter = waiter
-            let source = readSource ?? makeReadSource()
-            if !readArmed {
-                readArmed = true
-                source.resume()
+            precondition(state.readWaiter == nil, "two concurrent reads on one channel")
+            if state.readable {
+                state.readable = false
+                return .success(())
             }
+            state.readWaiter = waiter
         case .write:
-            precondition(writeWaiter == nil, "two concurrent writes on one channel")
-            writeWaiter = waiter
-            let source = writeSource ?? makeWriteSource()
-            if !writeArmed {
-                writeArmed = true
-                source.resume()
+            precondition(state.writeWaiter == nil, "two concurrent writes on one channel")
+            if state.writable {
+                state.writable = false
+                return .success(())
             }
+            state.writeWaiter = waiter
         }
-        if waiter.deadline != .distantFuture { rescheduleTimer() }
+        if waiter.deadline < state.timerDeadline { setTimer(waiter.deadline, &state) }
+        return nil
     }
 
-    private func makeReadSource() -> DispatchSourceRead {
-        let source = DispatchSource.makeReadSource(fileDescriptor: fileDescriptor, queue: queue)
-        source.setEventHandler { [weak self] in self?.ready(.read) }
-        readSource = source
-        return source
-    }
-
-    private func makeWriteSource() -> DispatchSourceWrite {
-        let source = DispatchSource.makeWriteSource(fileDescriptor: fileDescriptor, queue: queue)
-        source.setEventHandler { [weak self] in self?.ready(.write) }
-        writeSource = source
-        return source
-    }
-
-    private func ready(_ direction: Direction) {
-        disarm(direction)?.continuation.resume()
-    }
-
-    /// Suspends the direction's source and takes its waiter.
-    private func disarm(_ direction: Direction) -> Waiter? {
-        switch direction {
-        case .read:
-            if readArmed {
-                readArmed = false
-                readSource?.suspend()
+    /// Takes an event for this socket (on the loop's queue): wakes the waiters it concerns, or remembers it.
+    /// `input`: readable, end of stream or error; `output`: writable or error.
+    func deliver(input: Bool, output: Bool) {
+        let (reader, writer) = state.withLock { state -> (Waiter?, Waiter?) in
+            var reader: Waiter?
+            var writer: Waiter?
+            if input {
+                reader = state.readWaiter
+                state.readWaiter = nil
+                state.readable = reader == nil
             }
-            defer { readWaiter = nil }
-            return readWaiter
-        case .write:
-            if writeArmed {
-                writeArmed = false
-                writeSource?.suspend()
+            if output {
+                writer = state.writeWaiter
+                state.writeWaiter = nil
+                state.writable = writer == nil
             }
-            defer { writeWaiter = nil }
-            return writeWaiter
+            return (reader, writer)
         }
+        reader?.continuation.resume()
+        writer?.continuation.resume()
     }
 
-    private func rescheduleTimer() {
-        let deadlines = [readWaiter?.deadline, writeWaiter?.deadline].compactMap { $0 }.filter { $0 != .distantFuture }
-        guard let earliest = deadlines.min() else {
-            timer?.schedule(deadline: .distantFuture)
-            return
+    private func setTimer(_ deadline: DispatchTime, _ state: inout State) {
+        if state.timer == nil {
+            let timer = DispatchSource.makeTimerSource(queue: loop.queue)
+            timer.setEventHandler { [weak self] in self?.timerFired() }
+            timer.schedule(deadline: deadline, leeway: .milliseconds(5))
+            timer.resume()
+            state.timer = timer
+        } else {
+            state.timer?.schedule(deadline: deadline, leeway: .milliseconds(5))
         }
-        let timer = self.timer ?? makeTimer()
-        timer.schedule(deadline: earliest, leeway: .milliseconds(5))
+        state.timerDeadline = deadline
     }
 
-    private func makeTimer() -> DispatchSourceTimer {
-        let timer = DispatchSource.makeTimerSource(queue: queue)
-        timer.setEventHandler { [weak self] in self?.timerFired() }
-        timer.schedule(deadline: .distantFuture)
-        timer.resume()
-        self.timer = timer
-        return timer
-    }
-
+    /// Fails the waits that are due and sets the timer for the earliest one left.
     private func timerFired() {
         let now = DispatchTime.now()
-        if let waiter = readWaiter, waiter.deadline <= now {
-            _ = disarm(.read)
-            waiter.continuation.resume(throwing: IOError(.timedOut, call: "read"))
-        }
-        if let waiter = writeWaiter, waiter.deadline <= now {
-            _ = disarm(.write)
-            waiter.continuation.resume(throwing: IOError(.timedOut, call: "write"))
-        }
-        rescheduleTimer()
-    }
-
-    private func closeOnQueue() {
-        guard !closed else { return }
-        closed = true
-        let waiters = [disarm(.read), disarm(.write)].compactMap { $0 }
-        cancelSourcesAndClose()
-        for waiter in waiters {
-            waiter.continuation.resume(throwing: IOError(.closed, call: "wait"))
-        }
-    }
-
-    /// Cancels the sources (resuming suspended ones: a suspended source never delivers its cancel
-    /// handler) and closes the descriptor once the last one is cancelled, as Dispatch requires.
-    private func cancelSourcesAndClose() {
-        closed = true
-        timer?.cancel()
-        timer = nil
-        let fd = fileDescriptor
-        var sources: [(source: any DispatchSourceProtocol, armed: Bool)] = []
-        if let readSource { sources.append((readSource, readArmed)) }
-        if let writeSource { sources.append((writeSource, writeArmed)) }
-        readSource = nil
-        writeSource = nil
-        readArmed = false
-        writeArmed = false
-        guard !sources.isEmpty else {
-            closeDescriptor(fd)
-            return
-        }
-        let remaining = CancelCountdown(count: sources.count)
-        for (source, armed) in sources {
-            source.setCancelHandler {
-                if remaining.decrement() { closeDescriptor(fd) }
+        let expired = state.withLock { state -> [(Waiter, String)] in
+            state.timerDeadline = .distantFuture
+            var expired: [(Waiter, String)] = []
+            if let waiter = state.readWaiter, waiter.deadline <= now {
+                state.readWaiter = nil
+                expired.append((waiter, "read"))
             }
-            if !armed { source.resume() }
-            source.cancel()
+            if let waiter = state.writeWaiter, waiter.deadline <= now {
+                state.writeWaiter = nil
+                expired.append((waiter, "write"))
+            }
+            let next = [state.readWaiter?.deadline, state.writeWaiter?.deadline].compactMap { $0 }.min()
+            if let next, next != .distantFuture, !state.closed { setTimer(next, &state) }
+            return expired
         }
-    }
-}
-
-/// Counts cancel handlers down; the last one closes the descriptor.
-// @unchecked Sendable: `count` is changed only from cancel handlers, which all run on the owning channel's
-// serial queue.
-private final class CancelCountdown: @unchecked Sendable {
-    private var count: Int
-    init(count: Int) { self.count = count }
-    func decrement() -> Bool {
-        count -= 1
-        return count == 0
+        for (waiter, call) in expired {
+            waiter.continuation.resume(throwing: IOError(.timedOut, call: call))
+        }
     }
 }
 
@@ -286,7 +268,7 @@ extension SocketChannel {
                 Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
                     | Int32(SOCK_CLOEXEC.rawValue), 0)
         }
-        let channel = SocketChannel(adopting: fd)
+        let channel = try SocketChannel(adopting: fd)
         do {
             if address.family != AF_UNIX {
                 try setSocketOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)

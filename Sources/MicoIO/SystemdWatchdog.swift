@@ -4,14 +4,13 @@ import Synchronization
 /// Sends `WATCHDOG=1` at a fixed interval for as long as the machinery that serves connections keeps turning, so that
 /// systemd's `WatchdogSec=` restarts a wedged daemon instead of a merely busy one.
 ///
-/// Each ping makes the trip a connection's events make: a Dispatch timer on a queue that targets the shared queue all
-/// socket channels use (``SocketChannel``'s readiness events), then a task on the cooperative pool that runs the
-/// connections. If either is starved or deadlocked, pings stop. At most one ping is on its way at a time, so a wedged
-/// pool does not pile up tasks.
+/// Each ping makes the trip a connection's work makes: a Dispatch timer fires, then a task runs on one of the
+/// ``IOLoop``s that serve the connections (each ping on the next loop in turn). If a loop is wedged, its pings stop.
+/// At most one ping is on its way at a time, so a wedged loop does not pile up tasks.
 // @unchecked Sendable: `timer` is set once in `init` and only cancelled afterwards (cancel is thread-safe);
 // the pending flag is a Mutex.
 public final class SystemdWatchdog: @unchecked Sendable {
-    /// Whether a ping is on its way (scheduled on the cooperative pool, not yet sent).
+    /// Whether a ping is on its way (scheduled on a loop, not yet sent).
     private final class Pending: Sendable {
         let flag = Mutex(false)
     }
@@ -24,7 +23,7 @@ public final class SystemdWatchdog: @unchecked Sendable {
         notifier: SystemdNotifier, intervalMicroseconds: UInt64,
         onError: @escaping @Sendable (IOError) -> Void = { _ in }
     ) {
-        let queue = DispatchQueue(label: "mico.watchdog", target: SocketChannel.ioQueue)
+        let queue = DispatchQueue(label: "mico.watchdog")
         let interval = DispatchTimeInterval.microseconds(Int(min(intervalMicroseconds, UInt64(Int32.max))))
         timer = DispatchSource.makeTimerSource(queue: queue)
         let leeway = DispatchTimeInterval.microseconds(Int(min(intervalMicroseconds / 20, UInt64(Int32.max))))
@@ -36,7 +35,7 @@ public final class SystemdWatchdog: @unchecked Sendable {
                 return busy
             }
             guard !alreadyPending else { return }
-            Task {
+            IOLoop.next().spawn {
                 pending.flag.withLock { $0 = false }
                 do throws(IOError) {
                     try notifier.watchdog()

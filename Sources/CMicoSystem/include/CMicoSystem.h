@@ -6,6 +6,9 @@
 
 #include <sys/types.h>
 
+// epoll (used by MicoIO's IOLoop): Glibc's Swift module does not include this header.
+#include <sys/epoll.h>
+
 /// prctl(PR_SET_DUMPABLE, value): 0 forbids core dumps and ptrace attach by other users.
 int CMicoSystem_prctl_set_dumpable(int value);
 
@@ -17,5 +20,8 @@ int CMicoSystem_accept_nonblocking(int fd);
 
 /// getsockopt(fd, SOL_SOCKET, SO_PEERCRED, …): the uid and gid of a unix-domain peer.
 int CMicoSystem_peer_credentials(int fd, uid_t *uid, gid_t *gid);
+
+/// CPU_COUNT of sched_getaffinity(0, …): the CPUs this process may run on; -1 on failure.
+int CMicoSystem_affinity_cpu_count(void);
 
 #endif
