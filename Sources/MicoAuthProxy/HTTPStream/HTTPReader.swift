@@ -101,6 +101,12 @@ struct HTTPReader: ~Copyable {
         }
     }
 
+    /// The next piece of a body from the bytes already buffered, without reading: `.needMore` when it would have
+    /// to read.
+    mutating func bufferedBodyPart(_ decoder: inout HTTPBodyDecoder) throws(HTTPParseError) -> HTTPBodyDecoder.Event {
+        try decoder.next(from: &buffer)
+    }
+
     /// Reads a whole body of at most `limit` bytes.
     mutating func readWholeBody(
         _ decoder: inout HTTPBodyDecoder,

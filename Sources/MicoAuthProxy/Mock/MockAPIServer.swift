@@ -316,7 +316,7 @@ public final class MockAPIServer: Sendable {
         head.serialize(into: &bytes)
         try await stream.write(bytes, deadline: .now() + 30)
         guard request.method != "HEAD" else { return keepAlive }
-        let writer = HTTPBodyWriter(stream: stream, encoding: encoding)
+        var writer = HTTPBodyWriter(stream: stream, encoding: encoding)
         let piece = (0..<(64 * 1024)).map { UInt8(ascii: "a") + UInt8($0 % 26) }
         var remaining = mode == "mode=die" ? count / 2 : count
         while remaining > 0 {

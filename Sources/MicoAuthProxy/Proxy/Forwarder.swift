@@ -185,25 +185,33 @@ struct Forwarder: Sendable {
         connection: UpstreamConnection, for request: HTTPRequestHead, to clientStream: any ByteStream
     ) async -> RequestOutcome {
         let relay = clientResponse(for: response, framing: responseFraming, request: request)
-        var bytes: [UInt8] = []
-        relay.head.serialize(into: &bytes)
+        var head: [UInt8] = []
+        relay.head.serialize(into: &head)
         let clientDeadline = { DispatchTime.now() + timeouts.client }
         var outcome = RequestOutcome(keepOpen: false, status: response.status)
-        do {
-            try await clientStream.write(bytes, deadline: clientDeadline())
-        } catch {
-            connection.close()
-            return outcome
-        }
         var responseBody = HTTPBodyDecoder(framing: responseFraming)
-        let writer = HTTPBodyWriter(stream: clientStream, encoding: relay.encoding)
+        // The head leaves with the body bytes read along with it, or alone before the proxy waits for more.
+        var writer = HTTPBodyWriter(stream: clientStream, encoding: relay.encoding, head: head)
         while true {
             let part: [UInt8]?
             do {
-                part = try await upstreamReader.readBodyPart(
-                    &responseBody, deadline: .now() + timeouts.upstreamResponse)
+                switch try upstreamReader.bufferedBodyPart(&responseBody) {
+                case .data(let bytes):
+                    part = bytes
+                case .end:
+                    part = nil
+                case .needMore:
+                    do {
+                        try await writer.flush(deadline: clientDeadline())
+                    } catch {
+                        connection.close()
+                        return outcome
+                    }
+                    part = try await upstreamReader.readBodyPart(
+                        &responseBody, deadline: .now() + timeouts.upstreamResponse)
+                }
             } catch {
-                // Some of the response already went out: only a closed connection tells the client it is cut.
+                // Some of the response may have gone out: only a closed connection tells the client it is cut.
                 connection.close()
                 let failure = UpstreamFailure(error, phase: .responseBody, origin: pool.origin)
                 logger.warning("upstream response body failed", metadata: ["error": "\(failure.message)"])
@@ -274,7 +282,7 @@ struct Forwarder: Sendable {
             }
         }
         var decoder = HTTPBodyDecoder(framing: framing)
-        let writer = HTTPBodyWriter(stream: connection.stream, encoding: framing == .chunked ? .chunked : .raw)
+        var writer = HTTPBodyWriter(stream: connection.stream, encoding: framing == .chunked ? .chunked : .raw)
         var sent: UInt64 = 0
         var upstreamFailure: (any Error)?
         while true {

@@ -297,9 +297,9 @@ public final class ProxyServer: Sendable {
             limits: limits, viaUnixSocket: viaUnixSocket,
             peerRefusal: viaUnixSocket ? peerRefusal(channel.peerCredentials()) : nil, registry: connections,
             observers: observers, logger: logger)
-        Task {
+        channel.loop.spawn {
             await connection.serve()
-            connections.remove(channel)
+            self.connections.remove(channel)
         }
     }
 
