@@ -32,7 +32,13 @@ public protocol ReadinessWaiting: AnyObject, Sendable {
     /// The non-blocking descriptor. Valid until the owner is closed.
     var fileDescriptor: Int32 { get }
 
-    /// Suspends until the descriptor is readable (or at EOF / error). Throws `IOError.timedOut`
+    /// Call before each attempt to read the descriptor. Returns whether input may be waiting (an input event came
+    /// since the previous call, or the descriptor is new); false means the last attempt emptied the descriptor and
+    /// nothing came since, so the caller may wait without trying. Only the reading task calls it.
+    func beginReadAttempt() -> Bool
+
+    /// Suspends until the descriptor is readable (or at EOF / error), or at once when an input event came since the
+    /// last `beginReadAttempt()`. Throws `IOError.timedOut`
     /// past `deadline` and `IOError.closed` when the owner is closed meanwhile.
     func waitUntilReadable(deadline: DispatchTime) async throws
 

@@ -118,6 +118,11 @@ final class SSLConnection: @unchecked Sendable {
         SSL_get_servername(pointer, TLSEXT_NAMETYPE_host_name).map { String(cString: $0) }
     }
 
+    /// Whether OpenSSL holds input not yet returned by `SSL_read` (decrypted, or raw bytes read ahead).
+    var hasBufferedInput: Bool {
+        SSL_has_pending(pointer) == 1
+    }
+
     /// The negotiated protocol, e.g. `"TLSv1.3"`.
     var protocolVersion: String {
         String(cString: SSL_get_version(pointer))

@@ -8,8 +8,11 @@ import Synchronization
 /// One task reads and one task writes a channel at a time; `close()` may be called from anywhere, once the owner is
 /// done or to fail a blocked reader or writer (`shutdownBoth()` instead tells the peer and still needs a `close()`).
 ///
-/// The socket is registered once, edge-triggered: an event that finds nobody waiting is remembered as a flag, and
-/// the next wait in that direction returns at once so that the caller tries the socket again. A waiting read or
+/// The socket is registered once, edge-triggered. Input is tracked as a flag that every input event sets and every
+/// read attempt clears before its `recv`: a wait returns at once while the flag is set, and a read that finds it
+/// clear after a `recv` that emptied the socket waits without another `recv` (one system call less per request on
+/// a keep-alive connection; it also tells a pooled connection that nothing came while it was idle). An output event
+/// that finds nobody waiting is remembered the same way, for the next write wait. A waiting read or
 /// write has a deadline, kept by one Dispatch timer that is moved only when a wait's deadline is earlier than the
 /// one it is set for; when it fires it expires what is due and re-arms for the rest, so deadlines that move
 /// forward with each request cost no timer call.
@@ -20,8 +23,14 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
     }
 
     private struct State {
-        /// An event came while nobody waited in that direction: the next wait returns at once.
-        var readable = false
+        /// Input may be waiting: an input event came since the last read attempt began, or that attempt filled its
+        /// whole buffer. A new socket starts with it set.
+        var inputPending = true
+        /// The peer shut down its side (or the socket failed): a read never needs to wait again, and the end of
+        /// stream may have come with the last data, in the same event, after a read that looked like it emptied
+        /// the socket.
+        var inputEnded = false
+        /// An output event came while no write waited: the next write wait returns at once.
         var writable = false
         var readWaiter: Waiter?
         var writeWaiter: Waiter?
@@ -71,12 +80,18 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
 
     public func read(maxBytes: Int, deadline: DispatchTime) async throws -> [UInt8] {
         while true {
-            var outcome: IOResult<Int> = .wouldBlock
-            let bytes = try [UInt8](unsafeUninitializedCapacity: maxBytes) { buffer, count in
-                outcome = try syscall("recv") { recv(fileDescriptor, buffer.baseAddress, maxBytes, 0) }
-                if case .done(let n) = outcome { count = n } else { count = 0 }
+            if beginReadAttempt() {
+                var outcome: IOResult<Int> = .wouldBlock
+                let bytes = try [UInt8](unsafeUninitializedCapacity: maxBytes) { buffer, count in
+                    outcome = try syscall("recv") { recv(fileDescriptor, buffer.baseAddress, maxBytes, 0) }
+                    if case .done(let n) = outcome { count = n } else { count = 0 }
+                }
+                if case .done(let n) = outcome {
+                    // A short read emptied the socket; a full one may have left more behind.
+                    if n == maxBytes { state.withLock { $0.inputPending = true } }
+                    return bytes
+                }
             }
-            if case .done = outcome { return bytes }
             try await waitUntilReadable(deadline: deadline)
         }
     }
@@ -126,6 +141,10 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
     /// Whether the peer has closed or reset the connection, without consuming data (a pooled
     /// connection is checked with this before reuse). Unread data also counts as "not usable".
     public func isUsableWhileIdle() -> Bool {
+        let (pending, ended) = state.withLock { ($0.inputPending, $0.inputEnded) }
+        if ended { return false }
+        // No input event since the last read emptied the socket: nothing came, not even an end of stream.
+        if !pending { return true }
         var byte: UInt8 = 0
         let n = recv(fileDescriptor, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
         if n < 0 { return errno == EAGAIN || errno == EWOULDBLOCK }
@@ -133,6 +152,13 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
     }
 
     // MARK: ReadinessWaiting
+
+    public func beginReadAttempt() -> Bool {
+        state.withLock { state in
+            defer { state.inputPending = false }
+            return state.inputPending || state.inputEnded
+        }
+    }
 
     public func waitUntilReadable(deadline: DispatchTime) async throws {
         try await wait(.read, deadline: deadline)
@@ -160,10 +186,7 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
         switch direction {
         case .read:
             precondition(state.readWaiter == nil, "two concurrent reads on one channel")
-            if state.readable {
-                state.readable = false
-                return .success(())
-            }
+            if state.inputPending || state.inputEnded { return .success(()) }
             state.readWaiter = waiter
         case .write:
             precondition(state.writeWaiter == nil, "two concurrent writes on one channel")
@@ -178,16 +201,18 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
     }
 
     /// Takes an event for this socket (on the loop's queue): wakes the waiters it concerns, or remembers it.
-    /// `input`: readable, end of stream or error; `output`: writable or error.
-    func deliver(input: Bool, output: Bool) {
+    /// `input`: readable, end of stream or error; `output`: writable or error; `ended`: the peer shut down its side,
+    /// or the socket failed.
+    func deliver(input: Bool, output: Bool, ended: Bool) {
         let (reader, writer) = state.withLock { state -> (Waiter?, Waiter?) in
             var reader: Waiter?
             var writer: Waiter?
             if input {
                 reader = state.readWaiter
                 state.readWaiter = nil
-                state.readable = reader == nil
+                state.inputPending = true
             }
+            if ended { state.inputEnded = true }
             if output {
                 writer = state.writeWaiter
                 state.writeWaiter = nil
@@ -261,6 +286,9 @@ extension SocketChannel {
     }
 
     /// Connects to one address (TCP or unix-domain).
+    ///
+    /// The socket joins its loop only once the connect has begun: epoll reports a socket that is not yet connecting
+    /// as hung up, which would read as the peer's end of stream.
     public static func connect(to address: SocketAddress, deadline: DispatchTime) async throws -> SocketChannel {
         let fd = try blockingSyscall("socket") {
             socket(
@@ -268,25 +296,30 @@ extension SocketChannel {
                 Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
                     | Int32(SOCK_CLOEXEC.rawValue), 0)
         }
-        let channel = try SocketChannel(adopting: fd)
+        let outcome: IOResult<Int32>
         do {
             if address.family != AF_UNIX {
                 try setSocketOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
             }
-            let outcome = try address.withSockAddr { pointer, length throws(IOError) in
+            outcome = try address.withSockAddr { pointer, length throws(IOError) in
                 try syscall("connect") { Glibc.connect(fd, pointer, length) }
             }
-            if case .wouldBlock = outcome {
-                try await channel.waitUntilWritable(deadline: deadline)
-                var code: Int32 = 0
-                var length = socklen_t(MemoryLayout<Int32>.size)
-                _ = try blockingSyscall("getsockopt") { getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length) }
-                if code != 0 { throw IOError.fromErrno(code, call: "connect \(address)") }
-            }
+        } catch var error {
+            closeDescriptor(fd)
+            if error.call == "connect" { error.call = "connect \(address)" }
+            throw error
+        }
+        let channel = try SocketChannel(adopting: fd)
+        guard case .wouldBlock = outcome else { return channel }
+        do {
+            try await channel.waitUntilWritable(deadline: deadline)
+            var code: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            _ = try blockingSyscall("getsockopt") { getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length) }
+            if code != 0 { throw IOError.fromErrno(code, call: "connect \(address)") }
             return channel
         } catch var error as IOError {
             channel.close()
-            if error.call == "connect" { error.call = "connect \(address)" }
             if error.kind == .timedOut { error.call = "connect \(address)" }
             throw error
         } catch {

@@ -80,6 +80,12 @@ public final class TLSStream: ByteStream {
         connection.withLock { $0.requestedServerName }
     }
 
+    /// Whether the session holds input the socket no longer has (OpenSSL reads ahead): bytes the peer sent that no
+    /// `read` returned yet.
+    public var hasBufferedInput: Bool {
+        connection.withLock { $0.hasBufferedInput }
+    }
+
     /// The negotiated protocol version, e.g. `"TLSv1.3"`.
     public var protocolVersion: String {
         connection.withLock { $0.protocolVersion }
@@ -100,7 +106,7 @@ public final class TLSStream: ByteStream {
         var offset = bytes.startIndex
         while offset < bytes.endIndex {
             let start = offset
-            offset += try await drive(deadline: deadline) { connection in
+            offset += try await drive(deadline: deadline, reading: false) { connection in
                 bytes[start...].withUnsafeBytes { connection.write($0) }
             }
         }
@@ -116,14 +122,23 @@ public final class TLSStream: ByteStream {
 
     /// Repeats `step` under the lock until it completes, awaiting readiness (outside the lock)
     /// whenever OpenSSL asks for it.
+    ///
+    /// OpenSSL reads the socket itself, so every attempt that may read begins with the transport's
+    /// `beginReadAttempt()`. A write step does not (a concurrent reader owns that), unless OpenSSL asked it to read:
+    /// with renegotiation off and the handshake done that does not happen, so it never races a reader.
     private func drive<Value: Sendable>(
         deadline: DispatchTime,
+        reading: Bool = true,
         _ step: (SSLConnection) -> SSLStep<Value>
     ) async throws -> Value {
+        var readsSocket = reading
         while true {
+            if readsSocket { _ = transport.beginReadAttempt() }
             switch connection.withLock({ step($0) }) {
             case .done(let value): return value
-            case .wantRead: try await transport.waitUntilReadable(deadline: deadline)
+            case .wantRead:
+                readsSocket = true
+                try await transport.waitUntilReadable(deadline: deadline)
             case .wantWrite: try await transport.waitUntilWritable(deadline: deadline)
             case .failed(let error): throw error
             }

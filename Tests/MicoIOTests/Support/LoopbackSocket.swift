@@ -62,6 +62,9 @@ final class LoopbackSocket: ReadinessWaiting, ByteStream {
         return socket
     }
 
+    /// One-shot sources remember nothing between waits: always worth a try.
+    func beginReadAttempt() -> Bool { true }
+
     func waitUntilReadable(deadline: DispatchTime) async throws {
         try await wait(readable: true, deadline: deadline)
     }
