@@ -8,27 +8,40 @@ public enum HTTPHeaderRules {
     /// The lower-cased tokens of all Connection fields in order, possibly repeated.
     static func connectionTokenList(_ headers: HTTPHeaders) -> [String] {
         var tokens: [String] = []
-        for field in headers.fields where Latin1.equalsIgnoringCase(field.name, "connection") {
-            var value = field.value
-            value.withUTF8 { utf8 in
-                var start = 0
-                for i in 0...utf8.count where i == utf8.count || utf8[i] == ByteClass.comma {
-                    var s = start
-                    var e = i
-                    while s < e && ByteClass.isWhitespace(utf8[s]) { s += 1 }
-                    while e > s && ByteClass.isWhitespace(utf8[e - 1]) { e -= 1 }
-                    if s < e {
-                        tokens.append(
-                            String(unsafeUninitializedCapacity: e - s) { out in
-                                for k in s..<e { out[k - s] = ByteClass.lowercased(utf8[k]) }
-                                return e - s
-                            })
-                    }
-                    start = i + 1
-                }
-            }
+        forEachConnectionToken(headers) { token in
+            tokens.append(
+                String(unsafeUninitializedCapacity: token.count) { out in
+                    for k in token.indices { out[k] = ByteClass.lowercased(token[k]) }
+                    return token.count
+                })
         }
         return tokens
+    }
+
+    /// Calls `body` with the UTF-8 bytes of each non-empty token of all Connection fields, in order.
+    private static func forEachConnectionToken(_ headers: HTTPHeaders, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        for field in headers.fields where Latin1.equalsIgnoringCase(field.name, "connection") {
+            forEachListElement(field.value) { element in
+                if !element.isEmpty { body(element) }
+            }
+        }
+    }
+
+    /// Calls `body` with the UTF-8 bytes of each element of a comma-separated list (RFC 9110 §5.6.1), without the
+    /// SP and HTAB around it, empty elements included.
+    static func forEachListElement(_ list: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var list = list
+        list.withUTF8 { utf8 in
+            var start = 0
+            for i in 0...utf8.count where i == utf8.count || utf8[i] == ByteClass.comma {
+                var s = start
+                var e = i
+                while s < e && ByteClass.isWhitespace(utf8[s]) { s += 1 }
+                while e > s && ByteClass.isWhitespace(utf8[e - 1]) { e -= 1 }
+                body(UnsafeBufferPointer(rebasing: utf8[s..<e]))
+                start = i + 1
+            }
+        }
     }
 
     /// Removes the hop-by-hop fields: Connection and every field it names, Keep-Alive, TE, Trailer, Upgrade and
@@ -57,10 +70,15 @@ public enum HTTPHeaderRules {
 
     // RFC 9112 §9.3: "close" ends the connection; HTTP/1.1 persists by default, HTTP/1.0 only with "keep-alive".
     static func isKeepAlive(version: HTTPVersion, headers: HTTPHeaders) -> Bool {
-        let tokens = connectionTokenList(headers)
-        if tokens.contains("close") { return false }
+        var close = false
+        var keepAlive = false
+        forEachConnectionToken(headers) { token in
+            if Latin1.equalsIgnoringCase(token, "close") { close = true }
+            if Latin1.equalsIgnoringCase(token, "keep-alive") { keepAlive = true }
+        }
+        if close { return false }
         if version == .http1_1 { return true }
-        return version == .http1_0 && tokens.contains("keep-alive")
+        return version == .http1_0 && keepAlive
     }
 
     /// `text` without leading and trailing SP and HTAB.

@@ -120,9 +120,16 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     /// Iterates the fields in order.
     public func makeIterator() -> Iterator { Iterator(fields) }
 
+    /// The bytes `serialize` writes, or a few more when a String holds scalars above U+007F (two UTF-8 bytes for
+    /// one wire byte).
+    var serializedCountEstimate: Int {
+        fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+    }
+
     /// Writes `name: value` CRLF for each field. Bytes that a name or value may not hold (RFC 9110 §5.1, §5.5)
     /// are replaced (by `_` in names, SP in values) so that no field can start a new line.
     func serialize(into bytes: inout [UInt8]) {
+        bytes.reserveCapacity(bytes.count + serializedCountEstimate)
         for field in fields {
             Latin1.append(field.name, rule: .token, to: &bytes)
             bytes.append(ByteClass.colon)

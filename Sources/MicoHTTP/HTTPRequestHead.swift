@@ -21,6 +21,9 @@ public struct HTTPRequestHead: Sendable, Equatable {
     /// its exact bytes (less any whitespace around values). Bytes that cannot appear in a method, target or field
     /// are replaced rather than written, so no part can inject a line.
     public func serialize(into bytes: inout [UInt8]) {
+        // Two SPs, "HTTP/1.1" and the CRLFs after the request line and the fields.
+        let startLine = method.utf8.count + 1 + target.utf8.count + 1 + 8 + 2
+        bytes.reserveCapacity(bytes.count + startLine + headers.serializedCountEstimate + 2)
         Latin1.append(method, rule: .token, to: &bytes)
         bytes.append(ByteClass.sp)
         Latin1.append(target, rule: .target, to: &bytes)

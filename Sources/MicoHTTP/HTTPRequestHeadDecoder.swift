@@ -91,10 +91,10 @@ public struct HTTPRequestHeadDecoder: Sendable {
             if host != nil { throw .repeatedHost }
             host = field.value
         }
-        guard let host else {
+        guard var host else {
             if version == .http1_1 { throw .missingHost }
             return
         }
-        guard !host.isEmpty, host.utf8.allSatisfy(ByteClass.isHostByte) else { throw .invalidHost }
+        guard !host.isEmpty, host.withUTF8({ $0.allSatisfy(ByteClass.isHostByte) }) else { throw .invalidHost }
     }
 }

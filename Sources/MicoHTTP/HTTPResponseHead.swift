@@ -21,6 +21,8 @@ public struct HTTPResponseHead: Sendable, Equatable {
     /// line and the final CRLF. A status outside 0...999 is clamped; bytes that cannot appear in a reason or field
     /// are replaced rather than written, so no part can inject a line.
     public func serialize(into bytes: inout [UInt8]) {
+        // "HTTP/1.1 200 " and the CRLFs after the status line and the fields.
+        bytes.reserveCapacity(bytes.count + 13 + reason.utf8.count + 2 + headers.serializedCountEstimate + 2)
         version.serialize(into: &bytes)
         bytes.append(ByteClass.sp)
         let code = min(max(status, 0), 999)

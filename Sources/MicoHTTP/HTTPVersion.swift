@@ -21,8 +21,17 @@ public struct HTTPVersion: Sendable, Hashable, CustomStringConvertible {
 
     func serialize(into bytes: inout [UInt8]) {
         bytes.append(contentsOf: "HTTP/".utf8)
-        bytes.append(contentsOf: String(major).utf8)
+        Self.appendDecimal(major, to: &bytes)
         bytes.append(UInt8(ascii: "."))
-        bytes.append(contentsOf: String(minor).utf8)
+        Self.appendDecimal(minor, to: &bytes)
+    }
+
+    /// Appends `number` in decimal; a single digit without formatting a String, as every real version is.
+    private static func appendDecimal(_ number: Int, to bytes: inout [UInt8]) {
+        if (0...9).contains(number) {
+            bytes.append(UInt8(ascii: "0") + UInt8(number))
+        } else {
+            bytes.append(contentsOf: String(number).utf8)
+        }
     }
 }

@@ -48,6 +48,8 @@ struct HeadScanner: Sendable {
             lineLimit = min(end, lineStart + limits.maxRequestLineBytes + 1)
         }
         var i = scanned
+        // Eight bytes at a time while none is below 0x0E, so none is CR or LF.
+        while i + 8 <= lineLimit && !ByteClass.hasByte(in: ByteClass.word(p, at: i), below: 0x0E) { i += 8 }
         while i < lineLimit {
             let b = p[i]
             if b == ByteClass.cr {
@@ -104,11 +106,17 @@ enum HeadSyntax {
         var valueEnd = end
         while valueStart < valueEnd && ByteClass.isWhitespace(p[valueStart]) { valueStart += 1 }
         while valueEnd > valueStart && ByteClass.isWhitespace(p[valueEnd - 1]) { valueEnd -= 1 }
-        for k in valueStart..<valueEnd where !ByteClass.isFieldValueByte(p[k]) {
-            throw .invalidFieldValue
+        // Printable ASCII (SP to "~"), which any field value may hold, is checked eight bytes at a time.
+        let printable = ByteClass.skipASCIIWords(p, from: valueStart, to: valueEnd, lowest: ByteClass.sp)
+        var bitsSeen: UInt8 = 0
+        for k in printable..<valueEnd {
+            guard ByteClass.isFieldValueByte(p[k]) else { throw .invalidFieldValue }
+            bitsSeen |= p[k]
         }
         let name = String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self)
-        let value = Latin1.string(UnsafeBufferPointer(rebasing: p[valueStart..<valueEnd]))
+        let valueBytes = UnsafeBufferPointer(rebasing: p[valueStart..<valueEnd])
+        // ASCII is its own UTF-8; only obs-text (a byte with the top bit set) needs the Latin-1 conversion.
+        let value = bitsSeen < 0x80 ? String(decoding: valueBytes, as: UTF8.self) : Latin1.string(valueBytes)
         return (name, value)
     }
 
@@ -161,10 +169,17 @@ enum HeadSyntax {
 
     // RFC 9110 §8.6: Content-Length = 1*DIGIT.
     private static func parseContentLength(_ value: String) throws(HTTPParseError) -> UInt64 {
-        if value.utf8.contains(ByteClass.comma) { throw .repeatedContentLength }
-        guard !value.isEmpty else { throw .invalidContentLength }
+        var value = value
+        return try value.withUTF8 { digits in
+            Result { () throws(HTTPParseError) in try parseContentLength(digits) }
+        }.get()
+    }
+
+    private static func parseContentLength(_ digits: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> UInt64 {
+        if digits.contains(ByteClass.comma) { throw .repeatedContentLength }
+        guard !digits.isEmpty else { throw .invalidContentLength }
         var length: UInt64 = 0
-        for b in value.utf8 {
+        for b in digits {
             guard ByteClass.isDigit(b) else { throw .invalidContentLength }
             let (times10, overflow1) = length.multipliedReportingOverflow(by: 10)
             let (sum, overflow2) = times10.addingReportingOverflow(UInt64(b - UInt8(ascii: "0")))
@@ -177,27 +192,20 @@ enum HeadSyntax {
     // RFC 9112 §6.1, §7: the only coding accepted is a single `chunked`; other well-formed codings are 501 and
     // anything else (empty elements, quotes, parameters, `chunked` twice) is 400.
     private static func checkTransferEncoding(_ value: String) throws(HTTPParseError) {
-        var sawChunked = false
-        var sawOther = false
-        var elements = 0
-        for element in value.utf8.split(separator: ByteClass.comma, omittingEmptySubsequences: false) {
-            var start = element.startIndex
-            var end = element.endIndex
-            while start < end && ByteClass.isWhitespace(element[start]) { start = element.index(after: start) }
-            while end > start && ByteClass.isWhitespace(element[element.index(before: end)]) {
-                end = element.index(before: end)
-            }
-            let coding = element[start..<end]
-            guard !coding.isEmpty, coding.allSatisfy(ByteClass.isTokenChar) else { throw .invalidTransferEncoding }
-            elements += 1
-            if coding.elementsEqual("chunked".utf8, by: { ByteClass.lowercased($0) == $1 }) {
-                if sawChunked { throw .invalidTransferEncoding }
-                sawChunked = true
+        var malformed = false
+        var chunked = 0
+        var others = 0
+        HTTPHeaderRules.forEachListElement(value) { coding in
+            if coding.isEmpty || !coding.allSatisfy(ByteClass.isTokenChar) {
+                malformed = true
+            } else if Latin1.equalsIgnoringCase(coding, "chunked") {
+                chunked += 1
             } else {
-                sawOther = true
+                others += 1
             }
         }
-        if sawOther { throw .unsupportedTransferCoding }
-        guard sawChunked && elements == 1 else { throw .invalidTransferEncoding }
+        if malformed || chunked > 1 { throw .invalidTransferEncoding }
+        if others > 0 { throw .unsupportedTransferCoding }
+        guard chunked == 1 else { throw .invalidTransferEncoding }
     }
 }

@@ -35,6 +35,23 @@ enum Latin1 {
             }
         }
 
+        /// Whether every byte is ASCII and allowed, so that these UTF-8 bytes are already the wire bytes. The rule
+        /// is switched on once, outside the loop over the bytes.
+        func allowsAllASCII(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+            switch self {
+            case .token:
+                return utf8.allSatisfy(ByteClass.isTokenChar)
+            case .target:
+                // Target bytes that are ASCII: "!" to "~".
+                let rest = ByteClass.skipASCIIWords(utf8, from: 0, to: utf8.count, lowest: UInt8(ascii: "!"))
+                return utf8[rest...].allSatisfy { $0 < 0x80 && ByteClass.isTargetByte($0) }
+            case .fieldValue:
+                // Field-value bytes that are ASCII: SP to "~", and HTAB.
+                let rest = ByteClass.skipASCIIWords(utf8, from: 0, to: utf8.count, lowest: ByteClass.sp)
+                return utf8[rest...].allSatisfy { $0 < 0x80 && ByteClass.isFieldValueByte($0) }
+            }
+        }
+
         var replacement: UInt8 {
             switch self {
             case .token, .target: UInt8(ascii: "_")
@@ -47,7 +64,7 @@ enum Latin1 {
     /// space in a token, ...), is written as the rule's replacement byte, so no String can inject a line or field.
     static func append(_ string: String, rule: Rule, to bytes: inout [UInt8]) {
         let appended: Bool? = string.utf8.withContiguousStorageIfAvailable { utf8 in
-            for b in utf8 where b >= 0x80 || !rule.allows(b) { return false }
+            guard rule.allowsAllASCII(utf8) else { return false }
             bytes.append(contentsOf: utf8)
             return true
         }
@@ -80,14 +97,28 @@ enum Latin1 {
         return true
     }
 
-    /// Whether `a` and `b` are equal ignoring ASCII case.
+    /// Whether `bytes` spell `lowercased` ignoring ASCII case; `lowercased` must have no upper-case ASCII letter.
+    static func equalsIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercased: StaticString) -> Bool {
+        guard bytes.count == lowercased.utf8CodeUnitCount else { return false }
+        for i in 0..<bytes.count where ByteClass.lowercased(bytes[i]) != lowercased.utf8Start[i] { return false }
+        return true
+    }
+
+    /// Whether `a` and `b` are equal ignoring ASCII case. Inlined so that the length check, which settles most
+    /// comparisons of one field name with another, costs no call.
+    @inline(__always)
     static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && sameLengthEqualsIgnoringCase(a, b)
+    }
+
+    private static func sameLengthEqualsIgnoringCase(_ a: String, _ b: String) -> Bool {
         let x = a.utf8
         let y = b.utf8
-        guard x.count == y.count else { return false }
         let contiguous: Bool?? = x.withContiguousStorageIfAvailable { p in
             y.withContiguousStorageIfAvailable { q in
-                for i in 0..<p.count where ByteClass.lowercased(p[i]) != ByteClass.lowercased(q[i]) { return false }
+                for i in 0..<p.count where p[i] != q[i] && ByteClass.lowercased(p[i]) != ByteClass.lowercased(q[i]) {
+                    return false
+                }
                 return true
             }
         }

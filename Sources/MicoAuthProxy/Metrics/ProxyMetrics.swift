@@ -37,6 +37,16 @@ final class ProxyMetrics: RequestObserver {
     private let openConnections: Prometheus.Gauge
     private let upstreamPoolIdle: Prometheus.Gauge
     private let counts = Mutex(RequestCounts())
+    /// The requests counter of each label pair seen so far. The registry would find it too, but it takes its lock
+    /// and builds and hashes the label list; this costs one lookup of a small key. The pairs are bounded: eight
+    /// method labels times the status codes.
+    private let requestCounters = Mutex<[RequestLabels: Prometheus.Counter]>([:])
+
+    private struct RequestLabels: Hashable {
+        var method: String
+        /// The status code, or 0 (see `codeLabel`).
+        var code: Int
+    }
 
     init() {
         requestDuration = registry.makeDurationHistogram(
@@ -77,13 +87,24 @@ final class ProxyMetrics: RequestObserver {
     var requestCounts: RequestCounts { counts.withLock { $0 } }
 
     func observe(_ record: RequestRecord) {
-        guard !Self.unobservedPaths.contains(record.path) else { return }
-        let labels = [("method", Self.methodLabel(record.method)), ("code", Self.codeLabel(record.status))]
-        registry.makeCounter(descriptor: Self.requests, labels: labels).increment()
+        // The prefix test spares hashing the path of every forwarded request.
+        guard !(record.path.hasPrefix("/-/") && Self.unobservedPaths.contains(record.path)) else { return }
+        requestCounter(method: record.method, status: record.status).increment()
         requestDuration.record(.seconds(max(0, record.durationSeconds)))
         if let upstream = record.upstreamSeconds { upstreamDuration.record(.seconds(max(0, upstream))) }
         if record.replayed { replays.increment() }
         counts.withLock { $0.add(status: record.status, replayed: record.replayed) }
+    }
+
+    private func requestCounter(method: String, status: Int) -> Prometheus.Counter {
+        let key = RequestLabels(method: Self.methodLabel(method), code: (100...999).contains(status) ? status : 0)
+        return requestCounters.withLock { counters in
+            if let counter = counters[key] { return counter }
+            let labels = [("method", key.method), ("code", Self.codeLabel(key.code))]
+            let counter = registry.makeCounter(descriptor: Self.requests, labels: labels)
+            counters[key] = counter
+            return counter
+        }
     }
 
     func recordTokenFetch(succeeded: Bool) {

@@ -67,6 +67,43 @@ struct Policy: Sendable {
     /// decoded, lower-cased, empty and `.` segments dropped and `..` applied (RFC 3986 §5.2.4). Used only to
     /// recognise the token endpoint however it is spelt; the target itself is forwarded byte for byte.
     static func normalizedPath(_ target: String) -> String {
+        lowercasedIfAlreadyNormal(target) ?? decodedAndNormalizedPath(target)
+    }
+
+    /// `normalizedPath` for the common target whose path only lower-casing can change: ASCII without `%`, no
+    /// empty, `.` or `..` segment. Nil for any other target, which takes the general path. Working on the bytes
+    /// saves the general path's allocations, and its answers are the same (`PolicyPathTests` compares the two).
+    static func lowercasedIfAlreadyNormal(_ target: String) -> String? {
+        let result: String?? = target.utf8.withContiguousStorageIfAvailable { utf8 in
+            var end = 0
+            while end < utf8.count && utf8[end] != UInt8(ascii: "?") { end += 1 }
+            // The general path splits at "?" as a Character, which a combining scalar after it would extend.
+            guard end + 1 >= utf8.count || utf8[end + 1] < 0x80 else { return nil }
+            guard end > 0, utf8[0] == UInt8(ascii: "/") else { return nil }
+            var segmentStart = 1
+            for i in 1...end {
+                if i < end && utf8[i] != UInt8(ascii: "/") {
+                    if utf8[i] >= 0x80 || utf8[i] == UInt8(ascii: "%") { return nil }
+                    continue
+                }
+                // Empty, "." and ".." segments are what normalising drops or applies; "/" alone is normal.
+                let segment = utf8[segmentStart..<i]
+                if end > 1 && segment.count <= 2 && segment.allSatisfy({ $0 == UInt8(ascii: ".") }) { return nil }
+                segmentStart = i + 1
+            }
+            return String(unsafeUninitializedCapacity: end) { path in
+                for i in 0..<end {
+                    let b = utf8[i]
+                    path[i] = b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b
+                }
+                return end
+            }
+        }
+        return result ?? nil
+    }
+
+    /// `normalizedPath` for any target, decoding and splitting as Strings.
+    static func decodedAndNormalizedPath(_ target: String) -> String {
         let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         var segments: [Substring] = []
         for segment in percentDecoded(path).lowercased().split(separator: "/", omittingEmptySubsequences: true) {
