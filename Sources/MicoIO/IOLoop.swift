@@ -12,7 +12,11 @@ import Synchronization
 /// The loop drains in rounds on its queue: take every ready event in one `epoll_wait` (resuming the tasks that
 /// wait for them), run every job the tasks enqueued, and again, until a round finds nothing; only then does it go
 /// back to Dispatch and wait for the source to fire. Jobs enqueued while a drain runs join it without a
-/// `dispatch_async`. So under load, most requests cost no Dispatch wake-up at all.
+/// `dispatch_async`. A drain that did work lingers up to a millisecond in `epoll_wait` when it runs out of it,
+/// since under load the next event is that close: it then wakes the loop's thread directly, instead of Dispatch's
+/// manager thread, which would wake a worker thread (two scheduler hops, each a chance to wait behind other
+/// processes: the tail latency of a loaded machine). A job enqueued from another thread ends the linger through an
+/// eventfd. So under load, most requests cost no Dispatch wake-up at all.
 ///
 /// Why not a Dispatch source per socket: a profile of the proxy under load showed that on Linux every source event
 /// goes through Dispatch's manager thread twice (the event, then re-arming the source), and the resumed task then
@@ -29,11 +33,20 @@ public final class IOLoop: TaskExecutor, Sendable {
         var pending: [UnownedJob] = []
         /// A drain runs or is scheduled on the queue: it picks up new jobs and events.
         var draining = false
+        /// The drain waits in `epoll_wait`: a new job must wake it.
+        var lingering = false
     }
+
+    private enum EnqueueAction { case none, startDrain, wake }
+
+    /// The epoll token of the loop's own eventfd (sockets get tokens from 1).
+    fileprivate static let wakeToken: UInt64 = 0
 
     /// The queue that runs this loop's jobs and delivers its events.
     public let queue: DispatchQueue
     private let epollDescriptor: Int32
+    /// An eventfd in the epoll set: written to end a drain's linger when a job comes from another thread.
+    private let wakeDescriptor: Int32
     private let registrations = Mutex<[UInt64: Registration]>([:])
     private let nextToken = Atomic<UInt64>(1)
     private let jobs = Mutex(Jobs())
@@ -43,6 +56,12 @@ public final class IOLoop: TaskExecutor, Sendable {
         queue = DispatchQueue(label: "mico.loop.\(index)")
         epollDescriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
         precondition(epollDescriptor >= 0, "epoll_create1 failed: errno \(errno)")
+        wakeDescriptor = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        precondition(wakeDescriptor >= 0, "eventfd failed: errno \(errno)")
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue
+        event.data.u64 = Self.wakeToken
+        precondition(epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, wakeDescriptor, &event) == 0, "epoll_ctl: \(errno)")
         drainer = Drainer(epollDescriptor: epollDescriptor)
         drainer.start(self)
     }
@@ -51,12 +70,21 @@ public final class IOLoop: TaskExecutor, Sendable {
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        let startDrain = jobs.withLock { jobs -> Bool in
+        let action = jobs.withLock { jobs -> EnqueueAction in
             jobs.pending.append(job)
-            defer { jobs.draining = true }
-            return !jobs.draining
+            if !jobs.draining {
+                jobs.draining = true
+                return .startDrain
+            }
+            guard jobs.lingering else { return .none }
+            jobs.lingering = false
+            return .wake
         }
-        if startDrain { queue.async { self.drainer.drain(self) } }
+        switch action {
+        case .none: break
+        case .startDrain: queue.async { self.drainer.drain(self) }
+        case .wake: _ = eventfd_write(wakeDescriptor, 1)
+        }
     }
 
     /// Marks a drain as running unless one already runs or is scheduled (on the source's event).
@@ -70,6 +98,19 @@ public final class IOLoop: TaskExecutor, Sendable {
     /// Swaps the pending jobs for `spare` (an empty array with capacity).
     fileprivate func takeJobs(_ spare: inout [UnownedJob]) {
         jobs.withLock { swap(&$0.pending, &spare) }
+    }
+
+    /// Marks the drain as lingering unless jobs came meanwhile.
+    fileprivate func beginLinger() -> Bool {
+        jobs.withLock { jobs in
+            guard jobs.pending.isEmpty else { return false }
+            jobs.lingering = true
+            return true
+        }
+    }
+
+    fileprivate func endLinger() {
+        jobs.withLock { $0.lingering = false }
     }
 
     /// Ends a drain unless jobs came meanwhile.
@@ -143,6 +184,11 @@ public final class IOLoop: TaskExecutor, Sendable {
         channels.reserveCapacity(events.count)
         registrations.withLock { registrations in
             for event in events {
+                if event.data.u64 == Self.wakeToken {
+                    var count: eventfd_t = 0
+                    _ = eventfd_read(wakeDescriptor, &count)
+                    continue
+                }
                 if let channel = registrations[event.data.u64]?.channel {
                     channels.append((channel, event.events))
                 }
@@ -165,6 +211,8 @@ private final class Drainer: @unchecked Sendable {
     private static let batch = 128
     /// Rounds in one go before other work on the queue (the sockets' timers) gets a turn.
     private static let roundsPerTurn = 64
+    /// How long a drain that did work waits for more in `epoll_wait` before it gives the thread back, milliseconds.
+    private static let lingerMilliseconds: Int32 = 1
     private let epollDescriptor: Int32
     private var source: (any DispatchSourceRead)?
     private let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: Drainer.batch)
@@ -187,26 +235,41 @@ private final class Drainer: @unchecked Sendable {
     /// Rounds of events and jobs until one finds neither (on the loop's queue, with the loop's drain begun).
     func drain(_ loop: IOLoop) {
         let executor = loop.asUnownedTaskExecutor()
+        var busy = false
         for _ in 0..<Self.roundsPerTurn {
-            let delivered = poll(loop)
+            var delivered = poll(loop, timeout: 0)
             var batch: [UnownedJob] = []
             swap(&batch, &spare)
             loop.takeJobs(&batch)
             for job in batch {
                 job.runSynchronously(on: executor)
             }
-            if delivered == 0 && batch.isEmpty && loop.endDrain() { return }
+            let idle = delivered == 0 && batch.isEmpty
             batch.removeAll(keepingCapacity: true)
             spare = batch
+            guard idle else {
+                busy = true
+                continue
+            }
+            if busy, loop.beginLinger() {
+                busy = false
+                delivered = poll(loop, timeout: Self.lingerMilliseconds)
+                loop.endLinger()
+                if delivered > 0 { continue }
+            }
+            if loop.endDrain() { return }
         }
         loop.queue.async { self.drain(loop) }
     }
 
-    /// Takes the ready events without waiting and delivers them; returns how many.
-    private func poll(_ loop: IOLoop) -> Int {
+    /// Takes the ready events, waiting up to `timeout` milliseconds for the first, and delivers them; returns how
+    /// many.
+    private func poll(_ loop: IOLoop, timeout: Int32) -> Int {
         var delivered = 0
+        var timeout = timeout
         while true {
-            let count = epoll_wait(epollDescriptor, events.baseAddress, Int32(Drainer.batch), 0)
+            let count = epoll_wait(epollDescriptor, events.baseAddress, Int32(Drainer.batch), timeout)
+            timeout = 0
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { return delivered }
             loop.deliver(UnsafeBufferPointer(rebasing: events[0..<Int(count)]))

@@ -6,8 +6,9 @@
 
 #include <sys/types.h>
 
-// epoll (used by MicoIO's IOLoop): Glibc's Swift module does not include this header.
+// epoll and eventfd (used by MicoIO's IOLoop): Glibc's Swift module does not include these headers.
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 
 /// prctl(PR_SET_DUMPABLE, value): 0 forbids core dumps and ptrace attach by other users.
 int CMicoSystem_prctl_set_dumpable(int value);
