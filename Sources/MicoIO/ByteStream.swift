@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// A bidirectional, ordered byte stream: a plain socket or a TLS session over one.
 ///
@@ -44,4 +45,21 @@ public protocol ReadinessWaiting: AnyObject, Sendable {
 
     /// Suspends until the descriptor is writable. Same errors as `waitUntilReadable`.
     func waitUntilWritable(deadline: DispatchTime) async throws
+}
+
+/// Makes a task that reads and writes without ever waiting give way now and then.
+///
+/// A connection's task runs on its loop with the loop's other connections; a transfer whose socket is always
+/// readable and writable never suspends by itself, and would hold the loop for as long as it lasts (seconds for a
+/// large response), stalling the other connections' requests and deadlines. Every `interval`-th operation yields.
+struct FairnessCounter: ~Copyable, Sendable {
+    static let interval = 16
+    private let count = Atomic<Int>(0)
+
+    /// Counts one completed operation; yields the loop every `interval`-th.
+    func completed() async {
+        if count.wrappingAdd(1, ordering: .relaxed).newValue % Self.interval == 0 {
+            await Task.yield()
+        }
+    }
 }

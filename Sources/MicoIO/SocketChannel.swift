@@ -47,6 +47,7 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
     public let loop: IOLoop
     private let token: UInt64
     private let state = Mutex(State())
+    private let fairness = FairnessCounter()
 
     /// Takes ownership of a connected, non-blocking socket and registers it with `loop`. On failure the descriptor
     /// is closed.
@@ -89,6 +90,7 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
                 if case .done(let n) = outcome {
                     // A short read emptied the socket; a full one may have left more behind.
                     if n == maxBytes { state.withLock { $0.inputPending = true } }
+                    await fairness.completed()
                     return bytes
                 }
             }
@@ -109,6 +111,7 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
             case .wouldBlock: try await waitUntilWritable(deadline: deadline)
             }
         }
+        await fairness.completed()
     }
 
     /// Closes the socket; a pending read or write fails with `IOError.closed`. Idempotent, safe from any thread.

@@ -10,6 +10,7 @@ import Synchronization
 public final class TLSStream: ByteStream {
     private let transport: any ReadinessWaiting & ByteStream
     private let connection: Mutex<SSLConnection>
+    private let fairness = FairnessCounter()
 
     private init(transport: any ReadinessWaiting & ByteStream, connection: SSLConnection) {
         self.transport = transport
@@ -97,7 +98,9 @@ public final class TLSStream: ByteStream {
     /// `TLSError` of kind `.unexpectedEOF`: what was read may be truncated, the caller decides.
     public func read(maxBytes: Int, deadline: DispatchTime) async throws -> [UInt8] {
         precondition(maxBytes > 0, "read(maxBytes:) needs maxBytes > 0")
-        return try await drive(deadline: deadline) { $0.read(maxBytes: maxBytes) }
+        let bytes = try await drive(deadline: deadline) { $0.read(maxBytes: maxBytes) }
+        await fairness.completed()
+        return bytes
     }
 
     /// Writes all of `bytes`, waiting while the socket is full.
@@ -110,6 +113,7 @@ public final class TLSStream: ByteStream {
                 bytes[start...].withUnsafeBytes { connection.write($0) }
             }
         }
+        await fairness.completed()
     }
 
     /// Sends `close_notify` once if the socket takes it without waiting, then closes the
