@@ -3,8 +3,13 @@
 /// Bytes are appended with `write` and consumed from the front with `moveReaderIndex(forwardBy:)` or
 /// `readBytes(_:)`. Consumed bytes are discarded once they make up at least half of the storage (and all at once
 /// when everything has been read), so the storage stays within about twice the unread bytes plus one write.
+///
+/// Streaming a body copies nothing here: an array written into an empty buffer becomes its storage, and reading
+/// all of it hands that storage back. Storage larger than 4 KiB is released once everything has been read, so an
+/// idle keep-alive connection holds no buffer.
 public struct ByteBuffer: Sendable {
     private static let compactionThreshold = 1024
+    private static let keptCapacity = 4096
 
     private var storage: [UInt8]
     private var readerIndex: Int
@@ -36,6 +41,11 @@ public struct ByteBuffer: Sendable {
 
     /// Appends `bytes` after the unread bytes.
     public mutating func write(_ bytes: [UInt8]) {
+        if readableBytes == 0 {
+            storage = bytes
+            readerIndex = 0
+            return
+        }
         compactIfWorthwhile()
         storage.append(contentsOf: bytes)
     }
@@ -51,7 +61,7 @@ public struct ByteBuffer: Sendable {
         precondition(n >= 0 && n <= readableBytes, "moveReaderIndex(forwardBy: \(n)) with \(readableBytes) readable")
         readerIndex += n
         if readerIndex == storage.count {
-            storage.removeAll(keepingCapacity: true)
+            storage.removeAll(keepingCapacity: storage.capacity <= Self.keptCapacity)
             readerIndex = 0
         }
     }
@@ -59,6 +69,10 @@ public struct ByteBuffer: Sendable {
     /// Consumes and returns the first `min(n, readableBytes)` unread bytes.
     public mutating func readBytes(_ n: Int) -> [UInt8] {
         let count = max(0, min(n, readableBytes))
+        if readerIndex == 0 && count == storage.count {
+            defer { storage = [] }
+            return storage
+        }
         let bytes = Array(storage[readerIndex..<readerIndex + count])
         moveReaderIndex(forwardBy: count)
         return bytes
