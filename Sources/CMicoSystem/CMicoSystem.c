@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "CMicoSystem.h"
 
+#include <malloc.h>
 #include <sched.h>
 #include <stddef.h>
 #include <sys/prctl.h>
@@ -34,4 +35,8 @@ int CMicoSystem_affinity_cpu_count(void) {
     CPU_ZERO(&set);
     if (sched_getaffinity(0, sizeof(set), &set) != 0) return -1;
     return CPU_COUNT(&set);
+}
+
+void CMicoSystem_return_freed_memory(void) {
+    malloc_trim(0);
 }

@@ -118,6 +118,7 @@ struct Run: AsyncParsableCommand {
                 logger.warning("cannot send the watchdog ping: \(error)")
             }
         }
+        let memory = FreedMemoryReturner()
         let statusLines =
             notifier.isEnabled
             ? Task { await TokenStatusReporter.run(tokens: server.tokens, notifier: notifier, logger: logger) } : nil
@@ -129,6 +130,7 @@ struct Run: AsyncParsableCommand {
         // Requests already received are answered; the watchdog keeps pinging while they finish.
         await server.drain(timeout: configuration.shutdownTimeoutSeconds)
         watchdog?.stop()
+        memory.stop()
     }
 }
 

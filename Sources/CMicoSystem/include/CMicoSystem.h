@@ -22,6 +22,9 @@ int CMicoSystem_accept_nonblocking(int fd);
 /// getsockopt(fd, SOL_SOCKET, SO_PEERCRED, …): the uid and gid of a unix-domain peer.
 int CMicoSystem_peer_credentials(int fd, uid_t *uid, gid_t *gid);
 
+/// malloc_trim(0): gives free heap pages of every arena back to the system.
+void CMicoSystem_return_freed_memory(void);
+
 /// CPU_COUNT of sched_getaffinity(0, …): the CPUs this process may run on; -1 on failure.
 int CMicoSystem_affinity_cpu_count(void);
 
