@@ -352,6 +352,16 @@ struct Forwarder: Sendable {
         return HTTPRequestHead(method: request.method, target: request.target, version: .http1_1, headers: headers)
     }
 
+    /// Whether a field name starts with `Access-Control-`, in any case (without lowercasing a copy per field).
+    static func isAccessControlField(_ name: String) -> Bool {
+        let prefix = "access-control-".utf8
+        let bytes = name.utf8
+        guard bytes.count >= prefix.count else { return false }
+        return zip(bytes, prefix).allSatisfy { byte, expected in
+            (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) == expected
+        }
+    }
+
     /// The head relayed to the client, with the proxy's own framing for the client's HTTP version.
     func clientResponse(
         for response: HTTPResponseHead, framing: HTTPBodyFraming, request: HTTPRequestHead
@@ -359,7 +369,7 @@ struct Forwarder: Sendable {
         var headers = response.headers
         HTTPHeaderRules.removeHopByHopAndFraming(&headers)
         // The proxy never grants a browser cross-origin access, whatever the API says (CORS, Fetch §3.2).
-        headers.removeAll { name, _ in name.lowercased().hasPrefix("access-control-") }
+        headers.removeAll { name, _ in Self.isAccessControlField(name) }
         var encoding = HTTPBodyWriter.Encoding.raw
         var closeAfter = false
         switch framing {

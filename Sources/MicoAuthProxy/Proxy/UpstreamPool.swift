@@ -71,8 +71,12 @@ final class UpstreamPool: Sendable {
     }
 
     /// An idle connection that is still open, or a new one (always a new one when `fresh`). Throws `UpstreamFailure`.
+    ///
+    /// A connection whose events the caller's loop delivers comes first: its response then wakes the waiting task on
+    /// the thread that runs it, not through another loop.
     func acquire(fresh: Bool = false) async throws -> UpstreamConnection {
-        while !fresh, let candidate = idle.withLock({ $0.popLast() }) {
+        let loop = IOLoop.current
+        while !fresh, let candidate = idle.withLock({ Self.take(from: &$0, preferring: loop) }) {
             let age = Double(DispatchTime.now().uptimeNanoseconds - candidate.lastUsed.uptimeNanoseconds) / 1e9
             if age < idleTimeout && candidate.isUsableWhileIdle {
                 candidate.reuseCount += 1
@@ -93,6 +97,14 @@ final class UpstreamPool: Sendable {
         } else {
             connection.close()
         }
+    }
+
+    /// The most recently used idle connection on `loop`, else the most recently used one.
+    private static func take(from idle: inout [UpstreamConnection], preferring loop: IOLoop?) -> UpstreamConnection? {
+        if let loop, let index = idle.lastIndex(where: { $0.channel.loop === loop }) {
+            return idle.remove(at: index)
+        }
+        return idle.popLast()
     }
 
     /// Returns a connection whose last exchange ended cleanly.
