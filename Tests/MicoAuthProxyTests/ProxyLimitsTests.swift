@@ -127,8 +127,9 @@ struct ProxyLimitsTests {
             configuration.clientIdleTimeoutSeconds = 1
         })
         try await harness.waitUntilReady()
-        let client = try await RawClient.connect(port: harness.proxy.listenAddresses[0].port)
-        try await client.send("GET /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        // The idle timer starts at accept: the request goes out with the connect, not after the test task resumes.
+        let client = try RawClient.connect(
+            port: harness.proxy.listenAddresses[0].port, sending: "GET /v1/echo HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         let first = try await client.read(until: "}")
         #expect(first.hasPrefix("HTTP/1.1 200 "))
         let rest = await client.readToEnd(timeout: 20)

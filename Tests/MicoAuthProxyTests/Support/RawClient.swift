@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import MicoIO
 
 /// A raw TCP client for what curl will not send: pipelined requests, malformed framing, an Expect handshake.
@@ -9,6 +10,32 @@ struct RawClient {
         let channel = try await SocketChannel.connect(
             to: SocketAddress(ipLiteral: "127.0.0.1", port: port)!, deadline: .now() + 5)
         return RawClient(channel: channel)
+    }
+
+    /// Connects and sends `text` in one synchronous step (a blocking connect and send on loopback, then the socket
+    /// goes non-blocking for reading), for tests whose proxy-side timer starts at accept: an async connect resumes
+    /// the test's task only when the cooperative pool gets to it, which on a loaded machine can be later than a
+    /// short timeout.
+    static func connect(port: UInt16, sending text: String) throws -> RawClient {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw IOError.fromErrno(errno, call: "socket") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        let bytes = Array(text.utf8)
+        guard connected == 0, Glibc.send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else {
+            let code = errno
+            Glibc.close(fd)
+            throw IOError.fromErrno(code, call: "connect and send")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        return RawClient(channel: try SocketChannel(adopting: fd))
     }
 
     func send(_ text: String) async throws {
