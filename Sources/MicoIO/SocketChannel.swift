@@ -49,8 +49,8 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
     private let state = Mutex(State())
     private let fairness = FairnessCounter()
 
-    /// Takes ownership of a connected, non-blocking socket and registers it with `loop`. On failure the descriptor
-    /// is closed.
+    /// Takes ownership of a connected (or connecting), non-blocking socket and registers it with `loop`. On failure
+    /// the descriptor is closed. Not for a socket whose connect has not begun: epoll reports it as hung up.
     public init(adopting fileDescriptor: Int32, loop: IOLoop = IOLoop.current ?? .next()) throws(IOError) {
         self.fileDescriptor = fileDescriptor
         self.loop = loop
