@@ -154,7 +154,7 @@ public final class IOLoop: TaskExecutor, Sendable {
 
     // MARK: Registration
 
-    /// A token for `register`, unique in this process.
+    /// A token for `register`, unique among this loop's registrations.
     func makeToken() -> UInt64 {
         nextToken.wrappingAdd(1, ordering: .relaxed).oldValue
     }

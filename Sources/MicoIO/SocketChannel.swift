@@ -5,8 +5,8 @@ import Synchronization
 /// A connected, non-blocking stream socket (TCP or unix-domain) registered with an ``IOLoop``. Reads and writes try
 /// the socket first and only wait when it would block; the loop's epoll events wake the waiter.
 ///
-/// One task reads and one task writes a channel at a time; `close()` may be called from anywhere, once the owner is
-/// done or to fail a blocked reader or writer (`shutdownBoth()` instead tells the peer and still needs a `close()`).
+/// One task reads and one task writes a channel at a time; `close()` must be called by that owner once it is done
+/// (it closes the descriptor at once). `shutdownBoth()` may be called from anywhere to wake a blocked reader.
 ///
 /// The socket is registered once, edge-triggered. Input is tracked as a flag that every input event sets and every
 /// read attempt clears before its `recv`: a wait returns at once while the flag is set, and a read that finds it
@@ -30,6 +30,9 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
         /// stream may have come with the last data, in the same event, after a read that looked like it emptied
         /// the socket.
         var inputEnded = false
+        /// Something other than `read` reads the descriptor (OpenSSL, through `beginReadAttempt()`): a read attempt
+        /// that found input does not tell whether it emptied the socket.
+        var readElsewhere = false
         /// An output event came while no write waited: the next write wait returns at once.
         var writable = false
         var readWaiter: Waiter?
@@ -81,7 +84,7 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
 
     public func read(maxBytes: Int, deadline: DispatchTime) async throws -> [UInt8] {
         while true {
-            if beginReadAttempt() {
+            if beginAttempt(readingElsewhere: false) {
                 var outcome: IOResult<Int> = .wouldBlock
                 let bytes = try [UInt8](unsafeUninitializedCapacity: maxBytes) { buffer, count in
                     outcome = try syscall("recv") { recv(fileDescriptor, buffer.baseAddress, maxBytes, 0) }
@@ -144,10 +147,11 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
     /// Whether the peer has closed or reset the connection, without consuming data (a pooled
     /// connection is checked with this before reuse). Unread data also counts as "not usable".
     public func isUsableWhileIdle() -> Bool {
-        let (pending, ended) = state.withLock { ($0.inputPending, $0.inputEnded) }
+        let (pending, ended, readElsewhere) = state.withLock { ($0.inputPending, $0.inputEnded, $0.readElsewhere) }
         if ended { return false }
-        // No input event since the last read emptied the socket: nothing came, not even an end of stream.
-        if !pending { return true }
+        // No input event since the last read emptied the socket: nothing came, not even an end of stream. Only known
+        // when `read` does the reading: OpenSSL may have stopped with bytes left in the socket.
+        if !pending && !readElsewhere { return true }
         var byte: UInt8 = 0
         let n = recv(fileDescriptor, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
         if n < 0 { return errno == EAGAIN || errno == EWOULDBLOCK }
@@ -157,8 +161,13 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
     // MARK: ReadinessWaiting
 
     public func beginReadAttempt() -> Bool {
+        beginAttempt(readingElsewhere: true)
+    }
+
+    private func beginAttempt(readingElsewhere: Bool) -> Bool {
         state.withLock { state in
             defer { state.inputPending = false }
+            if readingElsewhere { state.readElsewhere = true }
             return state.inputPending || state.inputEnded
         }
     }

@@ -286,7 +286,7 @@ public final class ProxyServer: Sendable {
         guard connections.admit(channel, limit: configuration.maxConnections) else {
             // Existing clients keep being served; the newcomer is told why and closed.
             logger.warning("max_connections reached; refusing a connection")
-            Task {
+            channel.loop.spawn {
                 _ = await ClientResponder.send(.overloaded, to: channel, request: nil, bodyUnread: true)
                 channel.close()
             }
