@@ -128,8 +128,8 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
 
     /// Writes `name: value` CRLF for each field. Bytes that a name or value may not hold (RFC 9110 §5.1, §5.5)
     /// are replaced (by `_` in names, SP in values) so that no field can start a new line.
+    /// Callers reserve `serializedCountEstimate` with the rest of the head.
     func serialize(into bytes: inout [UInt8]) {
-        bytes.reserveCapacity(bytes.count + serializedCountEstimate)
         for field in fields {
             Latin1.append(field.name, rule: .token, to: &bytes)
             bytes.append(ByteClass.colon)

@@ -88,14 +88,4 @@ struct HTTPByteClassTests {
             #expect(out == bytes("GET ") + expected + bytes(" HTTP/1.1\r\n\r\n"), "byte \(byte)")
         }
     }
-
-    /// Decodes `input` in one call.
-    func requestOutcome(_ input: [UInt8]) -> Outcome<HTTPRequestHead> {
-        do {
-            guard let result = try decodeRequest(input) else { return .needMore }
-            return .head(result.head, result.framing, result.consumed)
-        } catch {
-            return .error(error)
-        }
-    }
 }

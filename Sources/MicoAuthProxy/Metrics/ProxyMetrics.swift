@@ -44,7 +44,7 @@ final class ProxyMetrics: RequestObserver {
 
     private struct RequestLabels: Hashable {
         var method: String
-        /// The status code, or 0 (see `codeLabel`).
+        /// The status code; `0` when no response was sent (or the status was not a three-digit code).
         var code: Int
     }
 
@@ -100,7 +100,7 @@ final class ProxyMetrics: RequestObserver {
         let key = RequestLabels(method: Self.methodLabel(method), code: (100...999).contains(status) ? status : 0)
         return requestCounters.withLock { counters in
             if let counter = counters[key] { return counter }
-            let labels = [("method", key.method), ("code", Self.codeLabel(key.code))]
+            let labels = [("method", key.method), ("code", String(key.code))]
             let counter = registry.makeCounter(descriptor: Self.requests, labels: labels)
             counters[key] = counter
             return counter
@@ -124,10 +124,5 @@ final class ProxyMetrics: RequestObserver {
 
     static func methodLabel(_ method: String) -> String {
         methodLabels.contains(method) ? method : "OTHER"
-    }
-
-    /// The status as a label; `0` when no response was sent (or the status was not a three-digit code).
-    static func codeLabel(_ status: Int) -> String {
-        (100...999).contains(status) ? String(status) : "0"
     }
 }

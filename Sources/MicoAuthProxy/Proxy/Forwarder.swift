@@ -357,9 +357,7 @@ struct Forwarder: Sendable {
         let prefix = "access-control-".utf8
         let bytes = name.utf8
         guard bytes.count >= prefix.count else { return false }
-        return zip(bytes, prefix).allSatisfy { byte, expected in
-            (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) == expected
-        }
+        return zip(bytes, prefix).allSatisfy { byte, expected in ASCII.lowercased(byte) == expected }
     }
 
     /// The head relayed to the client, with the proxy's own framing for the client's HTTP version.

@@ -93,8 +93,7 @@ struct Policy: Sendable {
             }
             return String(unsafeUninitializedCapacity: end) { path in
                 for i in 0..<end {
-                    let b = utf8[i]
-                    path[i] = b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b
+                    path[i] = ASCII.lowercased(utf8[i])
                 }
                 return end
             }
