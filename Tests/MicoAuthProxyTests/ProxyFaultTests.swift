@@ -77,10 +77,12 @@ struct ProxyFaultTests {
                 }
             }
         }
-        let codes = try await withThrowingTaskGroup(of: [Substring].self) { group in
+        // curl's own error lines go with the codes, so a failure says what the client saw.
+        let (codes, curlErrors) = try await withThrowingTaskGroup(of: ([Substring], [String]).self) { group in
             for client in 0..<16 {
                 group.addTask {
                     var codes: [Substring] = []
+                    var errors: [String] = []
                     while Date() < stop {
                         let urls = (0..<10).map { "\(harness.baseURL)/v1/storm/\(client)/\($0)" }
                         let result = try await ExternalProcess.run(
@@ -88,15 +90,20 @@ struct ProxyFaultTests {
                             ["-sS", "-H", "Expect:", "--data-binary", "@\(body.path)", "-w", "%{http_code}\\n"]
                                 + urls.flatMap { ["-o", "/dev/null", $0] })
                         codes += result.stdoutText.split(separator: "\n")
+                        if !result.stderr.isEmpty { errors.append(result.stderr) }
                     }
-                    return codes
+                    return (codes, errors)
                 }
             }
-            return try await group.reduce(into: []) { $0 += $1 }
+            return try await group.reduce(into: ([Substring](), [String]())) { all, one in
+                all.0 += one.0
+                all.1 += one.1
+            }
         }
         try await revoker.value
         #expect(codes.count >= 16 * 10)
-        #expect(codes.allSatisfy { $0 == "200" }, "\(codes.filter { $0 != "200" }.prefix(10))")
+        #expect(
+            codes.allSatisfy { $0 == "200" }, "\(codes.filter { $0 != "200" }.prefix(10)) \(curlErrors.prefix(5))")
         let stats = harness.mock.stats
         #expect(stats.tokenRequests * 5 < codes.count, "\(stats.tokenRequests) token requests for \(codes.count)")
         #expect(harness.mock.requests.allSatisfy { $0.bodySHA256 == body.sha256 })
