@@ -19,15 +19,18 @@ struct ProxyFaultTests {
         return (path, String(sum))
     }
 
-    @Test("a revoked token: the 401 is replayed once with a new token, the body intact")
-    func replayAfter401() async throws {
+    /// With a length, and chunked (re-encoded on the replay from the parts the body was kept in).
+    @Test(
+        "a revoked token: the 401 is replayed once with a new token, the body intact",
+        arguments: [[], ["-H", "Transfer-Encoding: chunked"]]
+    )
+    func replayAfter401(framing: [String]) async throws {
         let harness = try await ProxyHarness.start()
         try await harness.waitUntilReady()
         let body = try await Self.bodyFile(size: 300_000)
         harness.mock.revokeAllTokens()
-        let response = try await Curl.run([
-            "--data-binary", "@\(body.path)", "-H", "Expect:", "\(harness.baseURL)/v1/upload",
-        ])
+        let response = try await Curl.run(
+            ["--data-binary", "@\(body.path)", "-H", "Expect:"] + framing + ["\(harness.baseURL)/v1/upload"])
         #expect(response.status == 200)
         #expect(try response.json()["body_sha256"] as? String == body.sha256)
         #expect(harness.mock.stats.tokensIssued == 2)

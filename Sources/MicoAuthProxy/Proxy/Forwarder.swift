@@ -87,7 +87,7 @@ struct Forwarder: Sendable {
             upstreamHead(for: request, framing: framing, token: token).serialize(into: &head)
             do {
                 if body.consumed {
-                    head += body.encoded(framing: framing)
+                    body.append(to: &head, framing: framing)
                     try await connection.stream.write(head, deadline: .now() + timeouts.upstreamResponse)
                 } else {
                     try await connection.stream.write(head, deadline: .now() + timeouts.upstreamResponse)
