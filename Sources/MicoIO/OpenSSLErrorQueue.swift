@@ -16,9 +16,16 @@ struct OpenSSLErrorEntry: Sendable {
 /// Access to OpenSSL's error queue.
 ///
 /// The queue is per thread and Swift tasks hop threads, so every OpenSSL call that can fail is
-/// bracketed: `ERR_clear_error()` right before it, `drain()` right after it, on the same thread
+/// bracketed: `clear()` right before it, `drain()` right after it, on the same thread
 /// and with no suspension point in between.
 enum OpenSSLErrorQueue {
+    /// Empties this thread's queue. `ERR_clear_error` resets all of the queue's slots even when it is empty, as it
+    /// nearly always is, and it runs around every `SSL_read`/`SSL_write`: callgrind counted 1,600 instructions of
+    /// it per proxied request. Looking first costs a fraction of that; `SSL_get_error` looks the same way.
+    static func clear() {
+        if ERR_peek_error() != 0 { ERR_clear_error() }
+    }
+
     /// Removes every entry from this thread's queue, oldest first.
     static func drain() -> [OpenSSLErrorEntry] {
         var entries: [OpenSSLErrorEntry] = []

@@ -75,7 +75,7 @@ final class SSLConnection: @unchecked Sendable {
 
     /// Creates an `SSL` over `fileDescriptor` (which stays owned by the transport).
     init(context: TLSContext, fileDescriptor: Int32, peerName: PeerName?) throws {
-        ERR_clear_error()
+        OpenSSLErrorQueue.clear()
         guard let pointer = SSL_new(context.pointer) else {
             throw TLSError(
                 .configuration,
@@ -190,9 +190,9 @@ final class SSLConnection: @unchecked Sendable {
         isClosed = true
         if handshakeComplete && !hadFatalError {
             // Best effort: a full socket buffer (WANT_WRITE) just means no close_notify.
-            ERR_clear_error()
+            OpenSSLErrorQueue.clear()
             _ = SSL_shutdown(pointer)
-            ERR_clear_error()
+            OpenSSLErrorQueue.clear()
         }
         return true
     }
@@ -226,12 +226,12 @@ final class SSLConnection: @unchecked Sendable {
     /// Runs one `SSL_*` call that returns 1 (or > 0) on success, with a clean error queue before it
     /// and the queue drained right after, on this thread.
     private func perform(_ call: (OpaquePointer) -> Int32) -> CallOutcome {
-        ERR_clear_error()
+        OpenSSLErrorQueue.clear()
         errno = 0
         let result = call(pointer)
         let savedErrno = errno
         if result > 0 {
-            ERR_clear_error()
+            OpenSSLErrorQueue.clear()
             return .ok
         }
         let code = SSL_get_error(pointer, result)
@@ -293,7 +293,7 @@ final class SSLConnection: @unchecked Sendable {
 
     /// Runs a setup call (1 = success); throws a `.configuration` error otherwise.
     private func check(_ message: String, _ call: (OpaquePointer) -> Int32) throws {
-        ERR_clear_error()
+        OpenSSLErrorQueue.clear()
         let result = call(pointer)
         let entries = OpenSSLErrorQueue.drain()
         guard result == 1 else {

@@ -74,7 +74,7 @@ public final class TLSContext: @unchecked Sendable {
 
     /// Makes an `SSL_CTX` with the settings both sides share.
     private convenience init(method: OpaquePointer?, isClient: Bool) throws {
-        ERR_clear_error()
+        OpenSSLErrorQueue.clear()
         guard let pointer = SSL_CTX_new(method) else {
             let errors = OpenSSLErrorQueue.drain()
             throw TLSError(
@@ -111,7 +111,7 @@ public final class TLSContext: @unchecked Sendable {
     /// Runs one configuration call (1 = success) with a clean error queue; throws `message` and
     /// OpenSSL's reasons otherwise.
     private func check(_ message: String, _ call: (OpaquePointer) -> Int32) throws {
-        ERR_clear_error()
+        OpenSSLErrorQueue.clear()
         let result = call(pointer)
         let errors = OpenSSLErrorQueue.drain()
         guard result == 1 else {
