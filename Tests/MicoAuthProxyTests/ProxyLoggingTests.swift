@@ -74,7 +74,8 @@ struct ProxyLoggingTests {
         let (child, port) = try await ProxyProcessTests.startProxyProcess(
             for: harness, extra: #", "log_format": "json", "access_log_query": true"#)
         defer { child.stop() }
-        #expect(try await Curl.run(["http://127.0.0.1:\(port)/v1/echo?page=2&tag=a%20b"]).status == 200)
+        let response = try await Curl.run(["http://127.0.0.1:\(port)/v1/echo?page=2&tag=a%20b"])
+        #expect(response.status == 200, "\(response.status) \(response.bodyText)\n\(child.output)")
         _ = try await Self.waitForLines(child, containing: [#""path":"/v1/echo?page=2&tag=a%20b""#])
 
         var objects: [[String: Any]] = []
