@@ -1,18 +1,36 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Whether the glibc building this loads packed relative relocations (DT_RELR, glibc 2.36: Debian 12, Ubuntu
+/// 23.04). A binary linked with them names the version GLIBC_ABI_DT_RELR, which an older loader refuses.
+let glibcLoadsPackedRelocations: Bool = {
+    #if canImport(Glibc)
+        var text = [CChar](repeating: 0, count: 64)
+        guard confstr(Int32(_CS_GNU_LIBC_VERSION), &text, text.count) > 0 else { return false }
+        let name = text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }  // "glibc 2.36"
+        let version = (name.split(separator: " ").last ?? "").split(separator: ".").compactMap { Int($0) }
+        return version.count >= 2 && (version[0], version[1]) >= (2, 36)
+    #else
+        return false
+    #endif
+}()
+
 // Release links on Linux: lld with the functions the daemon runs placed first (link-order.txt, made by
-// Benchmarks/link-order from a callgrind profile), relative relocations packed (DT_RELR), and no symbols exported
-// from the executable. Each keeps pages of the binary out of the daemon's resident memory (README, Performance).
+// Benchmarks/link-order from a callgrind profile), relative relocations packed where glibc loads them, and no
+// symbols exported from the executable. Each keeps pages of the binary out of the daemon's resident memory
+// (README, Performance).
 let releaseLinking: [LinkerSetting] = [
     .unsafeFlags(
         [
             "-use-ld=lld",
             "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/mico-auth-proxy/link-order.txt",
             "-Xlinker", "--no-warn-symbol-ordering",
-            "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
             "-Xlinker", "--no-export-dynamic",
-        ],
+        ] + (glibcLoadsPackedRelocations ? ["-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"] : []),
         .when(platforms: [.linux], configuration: .release)
     )
 ]

@@ -6,7 +6,7 @@ import MicoHTTP
 /// Keeping costs no copy for the large parts a body usually arrives in: such a part's storage is shared with the
 /// part that goes upstream. Small parts, and parts whose storage is mostly empty, are copied into a buffer of the
 /// body's own, so a client that sends a byte at a time cannot make the kept storage much larger than `limit`
-/// (at most about twice the bytes kept, plus 16 KiB per shared part).
+/// (at most about twice the bytes kept, plus 1 KiB per shared part).
 struct ReplayBody {
     /// A part at least this large, filling at least half its storage, is kept by sharing that storage.
     static let sharedPartMinimum = 16 * 1024
@@ -53,7 +53,7 @@ struct ReplayBody {
             parts[parts.count - 1].append(contentsOf: part)
         } else {
             var own: [UInt8] = []
-            own.reserveCapacity(max(part.count, Self.sharedPartMinimum))
+            own.reserveCapacity(max(part.count, 1024))
             own.append(contentsOf: part)
             parts.append(own)
             lastPartIsOwn = true
