@@ -18,8 +18,9 @@ public struct ExternalProcess {
         let directory = try TemporaryDirectory.make("proc")
         let outURL = URL(fileURLWithPath: directory + "/stdout")
         let errURL = URL(fileURLWithPath: directory + "/stderr")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        for url in [outURL, errURL] where !FileManager.default.createFile(atPath: url.path, contents: nil) {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
