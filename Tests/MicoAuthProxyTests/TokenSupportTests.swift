@@ -37,10 +37,12 @@ struct TokenSupportTests {
     @Test func dispatchTimerFiresOnceAndNotAfterCancel() async {
         let timer = DispatchTokenTimer()
         let fired = Mutex<[String]>([])
-        let cancelled = timer.schedule(after: 0.001) { fired.withLock { $0.append("cancelled") } }
+        // The cancelled timer is due well after its cancel (a loaded machine may stall this thread for
+        // milliseconds) and before the kept one, so it would have fired by the time the kept one does.
+        let cancelled = timer.schedule(after: 0.2) { fired.withLock { $0.append("cancelled") } }
         cancelled.cancel()
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            _ = timer.schedule(after: 0.005) {
+            _ = timer.schedule(after: 0.3) {
                 fired.withLock { $0.append("kept") }
                 done.resume()
             }
