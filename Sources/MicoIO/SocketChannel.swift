@@ -139,9 +139,13 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
     }
 
     /// Shuts the socket down both ways (`shutdown(2)`): a blocked reader sees end of stream.
-    /// Safe from any thread; the owner still calls `close()`.
+    /// Safe from any thread, before or after `close()`, which the owner still calls.
     public func shutdownBoth() {
-        _ = Glibc.shutdown(fileDescriptor, Int32(SHUT_RDWR))
+        // Under the lock that `close()` marks the channel closed with before it closes the descriptor: once closed,
+        // the number may already name another socket (a new connection), which must not be shut down.
+        state.withLock { state in
+            if !state.closed { _ = Glibc.shutdown(fileDescriptor, Int32(SHUT_RDWR)) }
+        }
     }
 
     /// Whether the peer has closed or reset the connection, without consuming data (a pooled
