@@ -5,11 +5,10 @@
 /// when everything has been read), so the storage stays within about twice the unread bytes plus one write.
 ///
 /// Streaming a body copies nothing here: an array written into an empty buffer becomes its storage, and reading
-/// all of it hands that storage back. Storage larger than 4 KiB is released once everything has been read, so an
-/// idle keep-alive connection holds no buffer.
+/// all of it hands that storage back. The storage is released once everything has been read (the next array
+/// written becomes the storage anyway), so an idle keep-alive connection holds no buffer.
 public struct ByteBuffer: Sendable {
     private static let compactionThreshold = 1024
-    private static let keptCapacity = 4096
 
     private var storage: [UInt8]
     private var readerIndex: Int
@@ -61,7 +60,7 @@ public struct ByteBuffer: Sendable {
         precondition(n >= 0 && n <= readableBytes, "moveReaderIndex(forwardBy: \(n)) with \(readableBytes) readable")
         readerIndex += n
         if readerIndex == storage.count {
-            storage.removeAll(keepingCapacity: storage.capacity <= Self.keptCapacity)
+            storage = []
             readerIndex = 0
         }
     }

@@ -12,13 +12,19 @@ struct HTTPReader: ~Copyable {
         case closedBeforeMessage
     }
 
+    /// The bounds of a read's size, and where it starts.
+    static let readSizes = (smallest: 2 * 1024, first: 4 * 1024, largest: 64 * 1024)
+
     let stream: any ByteStream
     private(set) var buffer = ByteBuffer()
-    private let readSize: Int
+    /// How many bytes the next read asks for: doubled after a read that fills it, halved after one that uses less
+    /// than a quarter, within `readSizes`. Each read is a fresh array that the buffer adopts (or a body part
+    /// becomes): sized for what comes, it is a small allocation for a small message instead of 64 KiB, whose
+    /// release made glibc hand the top of its heap back to the kernel (madvise) every few dozen requests.
+    private var readSize = readSizes.first
 
-    init(stream: any ByteStream, readSize: Int = 64 * 1024) {
+    init(stream: any ByteStream) {
         self.stream = stream
-        self.readSize = readSize
     }
 
     /// Whether unread bytes are buffered (a pipelined request, or stray bytes from an upstream).
@@ -27,6 +33,11 @@ struct HTTPReader: ~Copyable {
     /// Reads more bytes into the buffer; false at end of stream.
     mutating func fill(deadline: DispatchTime) async throws -> Bool {
         let bytes = try await stream.read(maxBytes: readSize, deadline: deadline)
+        if bytes.count == readSize {
+            readSize = min(readSize * 2, Self.readSizes.largest)
+        } else if bytes.count < readSize / 4 {
+            readSize = max(readSize / 2, Self.readSizes.smallest)
+        }
         if bytes.isEmpty { return false }
         buffer.write(bytes)
         return true
