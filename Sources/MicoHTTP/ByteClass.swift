@@ -96,9 +96,4 @@ enum ByteClass {
     static func hasByte(in word: UInt64, above bound: UInt8) -> Bool {
         ((word &+ UInt64(0x7F - bound) &* 0x0101_0101_0101_0101) | word) & 0x8080_8080_8080_8080 != 0
     }
-
-    @inline(__always)
-    static func lowercased(_ b: UInt8) -> UInt8 {
-        b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") ? b | 0x20 : b
-    }
 }

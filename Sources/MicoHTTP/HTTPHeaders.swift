@@ -1,24 +1,36 @@
 /// Ordered header fields, as they appeared on the wire or as they will be written.
 ///
-/// Names are compared ignoring ASCII case. Names and values are Strings in which every wire byte is one Unicode
-/// scalar (ISO-8859-1), so serialising a decoded field gives back its exact bytes. Values are stored without
-/// the whitespace around them.
+/// Names are compared ignoring ASCII case. The fields are kept as the bytes they are written as, one
+/// `name: value` CRLF line each, so a decoded head is forwarded by copying its lines, with no String made or
+/// checked again per field. Where a String goes in or comes out, each wire byte is one Unicode scalar
+/// (ISO-8859-1). Values are stored without the whitespace around them.
 public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral {
+    /// Where one field's line lies in `lines`: the name from `start` to `nameEnd`, then ": ", the value to
+    /// `valueEnd`, then CRLF.
     struct Field: Sendable {
-        var name: String
-        var value: String
+        var start: Int
+        var nameEnd: Int
+        var valueEnd: Int
+
+        var valueStart: Int { nameEnd + 2 }
+        var lineEnd: Int { valueEnd + 2 }
     }
 
-    private(set) var fields: [Field]
+    /// The fields' lines, in the order they were added. The line of a field removed or replaced stays here: only
+    /// `fields` says what is in the headers, and in what order.
+    private var lines: [UInt8]
+    private var fields: [Field]
 
     /// No fields.
     public init() {
+        lines = []
         fields = []
     }
 
     /// The given fields, in order.
     public init(_ fields: [(String, String)]) {
-        self.fields = fields.map { Field(name: $0.0, value: $0.1) }
+        self.init()
+        for (name, value) in fields { add(name: name, value: value) }
     }
 
     /// The given fields, in order. Repeated names are kept.
@@ -31,57 +43,155 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
 
     /// The values of every field called `name`, in order; empty when there is none.
     public subscript(name: String) -> [String] {
-        fields.compactMap { Latin1.equalsIgnoringCase($0.name, name) ? $0.value : nil }
+        var values: [String] = []
+        var from = 0
+        while let index = firstIndex(named: name, from: from) {
+            values.append(value(at: index))
+            from = index + 1
+        }
+        return values
     }
 
     /// The value of the first field called `name`.
     public func first(_ name: String) -> String? {
-        fields.first { Latin1.equalsIgnoringCase($0.name, name) }?.value
+        firstIndex(named: name).map(value(at:))
     }
 
     /// Whether any field is called `name`.
     public func contains(_ name: String) -> Bool {
-        fields.contains { Latin1.equalsIgnoringCase($0.name, name) }
+        firstIndex(named: name) != nil
     }
 
-    /// Appends a field after all others. See `isValidName` and `isValidValue` for what serialises unchanged.
+    /// Appends a field after all others. A byte that a name (RFC 9110 §5.1) or a value (§5.5) may not hold, or a
+    /// scalar above U+00FF, is stored as `_` in a name and SP in a value, so that no field can start a new line:
+    /// see `isValidName` and `isValidValue` for what is stored unchanged.
     public mutating func add(name: String, value: String) {
-        fields.append(Field(name: name, value: value))
+        fields.append(Self.appendLine(name: name, value: value, to: &lines))
+    }
+
+    /// Appends the line `name: value` CRLF, with the bytes a name or value may not hold replaced (see `add`);
+    /// returns where its parts lie in `bytes`.
+    @discardableResult
+    static func appendLine(name: String, value: String, to bytes: inout [UInt8]) -> Field {
+        let start = bytes.count
+        Latin1.append(name, rule: .token, to: &bytes)
+        return appendValue(value, nameFrom: start, to: &bytes)
+    }
+
+    /// Ends the line whose name was just written from `start`: ": ", the value as `add` stores it, CRLF.
+    private static func appendValue(_ value: String, nameFrom start: Int, to bytes: inout [UInt8]) -> Field {
+        let nameEnd = bytes.count
+        bytes.append(ByteClass.colon)
+        bytes.append(ByteClass.sp)
+        Latin1.append(value, rule: .fieldValue, to: &bytes)
+        let valueEnd = bytes.count
+        bytes.append(ByteClass.cr)
+        bytes.append(ByteClass.lf)
+        return Field(start: start, nameEnd: nameEnd, valueEnd: valueEnd)
+    }
+
+    /// The fields a decoder found in `p`, in order, each given by the ranges of its checked name and trimmed value
+    /// in `p` (`start..<nameEnd`, the colon at `nameEnd`, the value ending at `valueEnd`). Their lines are copied
+    /// once: runs of adjacent lines already in stored form (`name: value` CRLF, as servers write them) at once.
+    init(decoded found: consuming [Field], in p: UnsafeBufferPointer<UInt8>) {
+        var fields = found
+        // A stored line is at most a byte longer than the name and value on the wire: ": " where the colon may
+        // have had no SP after it, and CRLF.
+        var capacity = 0
+        for field in fields { capacity += field.valueEnd - field.start + 3 }
+        // Where each value starts in `p`, and whether its line is stored as it is.
+        func valueStart(_ field: Field) -> (Int, storedForm: Bool) {
+            var start = field.nameEnd + 1
+            while start < field.valueEnd && ByteClass.isWhitespace(p[start]) { start += 1 }
+            return (
+                start,
+                start == field.nameEnd + 2 && p[field.nameEnd + 1] == ByteClass.sp && p[field.valueEnd] == ByteClass.cr
+            )
+        }
+        let lines = [UInt8](unsafeUninitializedCapacity: capacity) { out, count in
+            var index = 0
+            while index < fields.count {
+                let first = fields[index]
+                let (firstValue, storedForm) = valueStart(first)
+                guard storedForm else {
+                    // Written out: name, ": ", the value without the whitespace around it, CRLF.
+                    let nameCount = first.nameEnd - first.start
+                    let valueCount = first.valueEnd - firstValue
+                    _ = out[count...].initialize(fromContentsOf: p[first.start..<first.nameEnd])
+                    out[count + nameCount] = ByteClass.colon
+                    out[count + nameCount + 1] = ByteClass.sp
+                    _ = out[(count + nameCount + 2)...].initialize(fromContentsOf: p[firstValue..<first.valueEnd])
+                    out[count + nameCount + 2 + valueCount] = ByteClass.cr
+                    out[count + nameCount + 3 + valueCount] = ByteClass.lf
+                    fields[index] = Field(
+                        start: count, nameEnd: count + nameCount, valueEnd: count + nameCount + 2 + valueCount)
+                    count += nameCount + valueCount + 4
+                    index += 1
+                    continue
+                }
+                var end = index + 1
+                while end < fields.count && fields[end].start == fields[end - 1].lineEnd
+                    && valueStart(fields[end]).storedForm
+                {
+                    end += 1
+                }
+                let runStart = first.start
+                let runEnd = fields[end - 1].lineEnd
+                _ = out[count...].initialize(fromContentsOf: p[runStart..<runEnd])
+                let offset = count - runStart
+                for k in index..<end {
+                    fields[k] = Field(
+                        start: fields[k].start + offset, nameEnd: fields[k].nameEnd + offset,
+                        valueEnd: fields[k].valueEnd + offset)
+                }
+                count += runEnd - runStart
+                index = end
+            }
+        }
+        self.lines = lines
+        self.fields = fields
     }
 
     /// Removes every field called `name`.
     public mutating func remove(name: String) {
-        fields.removeAll { Latin1.equalsIgnoringCase($0.name, name) }
+        removeFields { Self.equalsIgnoringCase($0, name) }
     }
 
-    /// Removes every field called `name`, then puts one with `value` where the first of them was (or at the end).
+    /// Removes every field called `name`, then puts one with `value` where the first of them was, under that
+    /// field's spelling of the name (or at the end).
     public mutating func replaceOrAdd(name: String, value: String) {
-        guard let index = fields.firstIndex(where: { Latin1.equalsIgnoringCase($0.name, name) }) else {
+        guard let index = firstIndex(named: name) else {
             add(name: name, value: value)
             return
         }
-        fields[index].value = value
-        var i = fields.index(after: index)
-        while i < fields.endIndex {
-            if Latin1.equalsIgnoringCase(fields[i].name, name) {
-                fields.remove(at: i)
-            } else {
-                i += 1
-            }
+        let start = lines.count
+        let existing = fields[index]
+        lines.append(contentsOf: Array(lines[existing.start..<existing.nameEnd]))
+        fields[index] = Self.appendValue(value, nameFrom: start, to: &lines)
+        var i = index + 1
+        while let next = firstIndex(named: name, from: i) {
+            fields.remove(at: next)
+            i = next
         }
     }
 
-    mutating func removeFields(where shouldRemove: (Field) -> Bool) {
-        fields.removeAll(where: shouldRemove)
+    /// Removes every field for which `shouldRemove(name)` is true, given the name's bytes.
+    mutating func removeFields(where shouldRemove: (UnsafeBufferPointer<UInt8>) -> Bool) {
+        let kept = lines.withUnsafeBufferPointer { lines in
+            fields.filter { !shouldRemove(UnsafeBufferPointer(rebasing: lines[$0.start..<$0.nameEnd])) }
+        }
+        if kept.count != fields.count { fields = kept }
     }
 
-    mutating func reserveCapacity(_ count: Int) {
-        fields.reserveCapacity(count)
-    }
-
-    /// Removes every field for which `shouldRemove(name, value)` is true.
-    public mutating func removeAll(where shouldRemove: (_ name: String, _ value: String) throws -> Bool) rethrows {
-        try fields.removeAll { try shouldRemove($0.name, $0.value) }
+    /// Calls `body` with the name and value bytes of each field, in order.
+    func forEachField(_ body: (_ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> Void) {
+        lines.withUnsafeBufferPointer { lines in
+            for field in fields {
+                body(
+                    UnsafeBufferPointer(rebasing: lines[field.start..<field.nameEnd]),
+                    UnsafeBufferPointer(rebasing: lines[field.valueStart..<field.valueEnd]))
+            }
+        }
     }
 
     /// Whether `name` is a non-empty token (RFC 9110 §5.1) and so serialises unchanged.
@@ -97,46 +207,103 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
 
     /// Equal when both have the same fields in the same order, names compared ignoring ASCII case.
     public static func == (lhs: HTTPHeaders, rhs: HTTPHeaders) -> Bool {
-        lhs.fields.count == rhs.fields.count
-            && zip(lhs.fields, rhs.fields).allSatisfy {
-                $0.value == $1.value && Latin1.equalsIgnoringCase($0.name, $1.name)
+        guard lhs.fields.count == rhs.fields.count else { return false }
+        return lhs.lines.withUnsafeBufferPointer { l in
+            rhs.lines.withUnsafeBufferPointer { r in
+                zip(lhs.fields, rhs.fields).allSatisfy { a, b in
+                    ASCII.equalsIgnoringCase(
+                        UnsafeBufferPointer(rebasing: l[a.start..<a.nameEnd]),
+                        UnsafeBufferPointer(rebasing: r[b.start..<b.nameEnd]))
+                        && l[a.valueStart..<a.valueEnd].elementsEqual(r[b.valueStart..<b.valueEnd])
+                }
             }
+        }
     }
 
     /// Iterates the fields in order.
     public struct Iterator: IteratorProtocol {
-        private var base: IndexingIterator<[Field]>
+        private let headers: HTTPHeaders
+        private var index = 0
 
-        init(_ fields: [Field]) {
-            base = fields.makeIterator()
+        init(_ headers: HTTPHeaders) {
+            self.headers = headers
         }
 
         /// The next field.
         public mutating func next() -> (name: String, value: String)? {
-            base.next().map { ($0.name, $0.value) }
+            guard index < headers.fields.count else { return nil }
+            defer { index += 1 }
+            return (headers.name(at: index), headers.value(at: index))
         }
     }
 
     /// Iterates the fields in order.
-    public func makeIterator() -> Iterator { Iterator(fields) }
+    public func makeIterator() -> Iterator { Iterator(self) }
 
-    /// The bytes `serialize` writes, or a few more when a String holds scalars above U+007F (two UTF-8 bytes for
-    /// one wire byte).
-    var serializedCountEstimate: Int {
-        fields.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 }
+    /// The bytes `serialize` writes: the fields' lines.
+    public var serializedCount: Int {
+        fields.reduce(0) { $0 + $1.lineEnd - $1.start }
     }
 
-    /// Writes `name: value` CRLF for each field. Bytes that a name or value may not hold (RFC 9110 §5.1, §5.5)
-    /// are replaced (by `_` in names, SP in values) so that no field can start a new line.
-    /// Callers reserve `serializedCountEstimate` with the rest of the head.
-    func serialize(into bytes: inout [UInt8]) {
-        for field in fields {
-            Latin1.append(field.name, rule: .token, to: &bytes)
-            bytes.append(ByteClass.colon)
-            bytes.append(ByteClass.sp)
-            Latin1.append(field.value, rule: .fieldValue, to: &bytes)
-            bytes.append(ByteClass.cr)
-            bytes.append(ByteClass.lf)
+    /// Writes `name: value` CRLF for each field for which `include(name)` is true: its stored line, adjacent lines
+    /// in one copy. Callers reserve `serializedCount` with the rest of the head.
+    func serialize(
+        into bytes: inout [UInt8], where include: (_ name: UnsafeBufferPointer<UInt8>) -> Bool = { _ in true }
+    ) {
+        lines.withUnsafeBufferPointer { lines in
+            var index = 0
+            while index < fields.count {
+                let field = fields[index]
+                index += 1
+                guard include(UnsafeBufferPointer(rebasing: lines[field.start..<field.nameEnd])) else { continue }
+                var end = field.lineEnd
+                while index < fields.count && fields[index].start == end
+                    && include(UnsafeBufferPointer(rebasing: lines[fields[index].start..<fields[index].nameEnd]))
+                {
+                    end = fields[index].lineEnd
+                    index += 1
+                }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: lines[field.start..<end]))
+            }
         }
+    }
+
+    // MARK: Lookup
+
+    private func name(at index: Int) -> String {
+        let field = fields[index]
+        return lines.withUnsafeBufferPointer {
+            Latin1.string(UnsafeBufferPointer(rebasing: $0[field.start..<field.nameEnd]))
+        }
+    }
+
+    private func value(at index: Int) -> String {
+        let field = fields[index]
+        return lines.withUnsafeBufferPointer {
+            Latin1.string(UnsafeBufferPointer(rebasing: $0[field.valueStart..<field.valueEnd]))
+        }
+    }
+
+    /// The index of the first field from `from` on called `name`.
+    private func firstIndex(named name: String, from: Int = 0) -> Int? {
+        lines.withUnsafeBufferPointer { lines in
+            var index = from
+            while index < fields.count {
+                let field = fields[index]
+                if Self.equalsIgnoringCase(UnsafeBufferPointer(rebasing: lines[field.start..<field.nameEnd]), name) {
+                    return index
+                }
+                index += 1
+            }
+            return nil
+        }
+    }
+
+    /// Whether the stored name `bytes` spells `name`, ignoring ASCII case. A name with a byte no stored name can
+    /// hold (a non-token byte, a scalar above U+007F) equals none.
+    private static func equalsIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ name: String) -> Bool {
+        guard bytes.count == name.utf8.count else { return false }
+        var name = name
+        return name.withUTF8 { ASCII.equalsIgnoringCase(bytes, $0) }
     }
 }

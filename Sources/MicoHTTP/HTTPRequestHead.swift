@@ -22,18 +22,10 @@ public struct HTTPRequestHead: Sendable, Equatable {
     /// are replaced rather than written, so no part can inject a line.
     public func serialize(into bytes: inout [UInt8]) {
         // Two SPs, "HTTP/1.1" and the CRLFs after the request line and the fields.
-        let startLine = method.utf8.count + 1 + target.utf8.count + 1 + 8 + 2
-        bytes.reserveCapacity(bytes.count + startLine + headers.serializedCountEstimate + 2)
-        Latin1.append(method, rule: .token, to: &bytes)
-        bytes.append(ByteClass.sp)
-        Latin1.append(target, rule: .target, to: &bytes)
-        bytes.append(ByteClass.sp)
-        version.serialize(into: &bytes)
-        bytes.append(ByteClass.cr)
-        bytes.append(ByteClass.lf)
-        headers.serialize(into: &bytes)
-        bytes.append(ByteClass.cr)
-        bytes.append(ByteClass.lf)
+        let capacity = method.utf8.count + target.utf8.count + 12 + headers.serializedCount + 2
+        var writer = HTTPHeadWriter(method: method, target: target, version: version, capacity: capacity)
+        writer.copyFields(of: headers)
+        bytes.append(contentsOf: writer.finish())
     }
 
     /// Whether the client asked to keep the connection open after this exchange.
@@ -44,10 +36,13 @@ public struct HTTPRequestHead: Sendable, Equatable {
 
     /// Whether the request carries `Expect: 100-continue` (compared ignoring case, RFC 9110 §10.1.1).
     public var expectsContinue: Bool {
-        headers["expect"].contains { value in
-            value.split(separator: ",").contains {
-                Latin1.equalsIgnoringCase(HTTPHeaderRules.trimmed($0), "100-continue")
+        var expects = false
+        headers.forEachField { name, value in
+            guard ASCII.equalsIgnoringCase(name, "expect") else { return }
+            HTTPHeaderRules.forEachListElement(value) { element in
+                if ASCII.equalsIgnoringCase(element, "100-continue") { expects = true }
             }
         }
+        return expects
     }
 }

@@ -7,7 +7,8 @@ public struct HTTPRequestHeadDecoder: Sendable {
     private let limits: HTTPParserLimits
     private var scanner: HeadScanner
     private var requestLine: (method: String, target: String, version: HTTPVersion)?
-    private var headers = HTTPHeaders()
+    /// The fields found so far: where their names and values lie in the bytes handed to `decode`.
+    private var fields: [HTTPHeaders.Field] = []
 
     /// A decoder enforcing `limits`.
     public init(limits: HTTPParserLimits = .init()) {
@@ -43,14 +44,16 @@ public struct HTTPRequestHeadDecoder: Sendable {
         while let line = try scanner.nextLine(p) {
             guard let requestLine else {
                 requestLine = try Self.requestLine(p, line)
-                headers.reserveCapacity(16)
+                fields.reserveCapacity(16)  // A typical head's, without growing.
                 continue
             }
             if !line.isEmpty {
-                let field = try HeadSyntax.fieldLine(p, line)
-                headers.add(name: field.name, value: field.value)
+                try HeadSyntax.addField(p, line, to: &fields)
                 continue
             }
+            var found: [HTTPHeaders.Field] = []
+            swap(&found, &fields)  // The decoder lets go of the array, so the headers take it without a copy.
+            let headers = HTTPHeaders(decoded: found, in: p)
             try Self.checkHost(headers, version: requestLine.version)
             let head = HTTPRequestHead(
                 method: requestLine.method, target: requestLine.target, version: requestLine.version,
@@ -86,15 +89,18 @@ public struct HTTPRequestHeadDecoder: Sendable {
     // RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host; any request with more than one, or an invalid
     // one, -> 400.
     private static func checkHost(_ headers: HTTPHeaders, version: HTTPVersion) throws(HTTPParseError) {
-        var host: String?
-        for field in headers.fields where Latin1.equalsIgnoringCase(field.name, "host") {
-            if host != nil { throw .repeatedHost }
-            host = field.value
+        var hosts = 0
+        var valid = false
+        headers.forEachField { name, value in
+            guard ASCII.equalsIgnoringCase(name, "host") else { return }
+            hosts += 1
+            valid = !value.isEmpty && value.allSatisfy(ByteClass.isHostByte)
         }
-        guard var host else {
+        if hosts > 1 { throw .repeatedHost }
+        if hosts == 0 {
             if version == .http1_1 { throw .missingHost }
             return
         }
-        guard !host.isEmpty, host.withUTF8({ $0.allSatisfy(ByteClass.isHostByte) }) else { throw .invalidHost }
+        guard valid else { throw .invalidHost }
     }
 }

@@ -22,20 +22,10 @@ public struct HTTPResponseHead: Sendable, Equatable {
     /// are replaced rather than written, so no part can inject a line.
     public func serialize(into bytes: inout [UInt8]) {
         // "HTTP/1.1 200 " and the CRLFs after the status line and the fields.
-        bytes.reserveCapacity(bytes.count + 13 + reason.utf8.count + 2 + headers.serializedCountEstimate + 2)
-        version.serialize(into: &bytes)
-        bytes.append(ByteClass.sp)
-        let code = min(max(status, 0), 999)
-        bytes.append(UInt8(ascii: "0") + UInt8(code / 100))
-        bytes.append(UInt8(ascii: "0") + UInt8(code / 10 % 10))
-        bytes.append(UInt8(ascii: "0") + UInt8(code % 10))
-        bytes.append(ByteClass.sp)
-        Latin1.append(reason, rule: .fieldValue, to: &bytes)
-        bytes.append(ByteClass.cr)
-        bytes.append(ByteClass.lf)
-        headers.serialize(into: &bytes)
-        bytes.append(ByteClass.cr)
-        bytes.append(ByteClass.lf)
+        let capacity = 13 + reason.utf8.count + 2 + headers.serializedCount + 2
+        var writer = HTTPHeadWriter(version: version, status: status, reason: reason, capacity: capacity)
+        writer.copyFields(of: headers)
+        bytes.append(contentsOf: writer.finish())
     }
 
     /// Whether the server will keep the connection open after this response, by its Connection field and version

@@ -6,7 +6,8 @@ public struct HTTPResponseHeadDecoder: Sendable {
     private let limits: HTTPParserLimits
     private var scanner: HeadScanner
     private var statusLine: (version: HTTPVersion, status: Int, reason: String)?
-    private var headers = HTTPHeaders()
+    /// The fields found so far: where their names and values lie in the bytes handed to `decode`.
+    private var fields: [HTTPHeaders.Field] = []
 
     /// A decoder enforcing `limits`; `maxRequestLineBytes` bounds the status line.
     public init(limits: HTTPParserLimits = .init()) {
@@ -49,14 +50,16 @@ public struct HTTPResponseHeadDecoder: Sendable {
         while let line = try scanner.nextLine(p) {
             guard let statusLine else {
                 statusLine = try Self.statusLine(p, line)
-                headers.reserveCapacity(16)
+                fields.reserveCapacity(16)  // A typical head's, without growing.
                 continue
             }
             if !line.isEmpty {
-                let field = try HeadSyntax.fieldLine(p, line)
-                headers.add(name: field.name, value: field.value)
+                try HeadSyntax.addField(p, line, to: &fields)
                 continue
             }
+            var found: [HTTPHeaders.Field] = []
+            swap(&found, &fields)  // The decoder lets go of the array, so the headers take it without a copy.
+            let headers = HTTPHeaders(decoded: found, in: p)
             let head = HTTPResponseHead(
                 version: statusLine.version, status: statusLine.status, reason: statusLine.reason, headers: headers)
             let consumed = scanner.scanned

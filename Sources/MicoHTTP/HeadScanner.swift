@@ -83,9 +83,10 @@ struct HeadScanner: Sendable {
 
 /// Grammar shared by the request and response head decoders.
 enum HeadSyntax {
-    /// Parses `name ":" OWS value OWS` (RFC 9112 §5, RFC 9110 §5.1, §5.5) into a name and a trimmed value.
+    /// Parses `name ":" OWS value OWS` (RFC 9112 §5, RFC 9110 §5.1, §5.5) into the ranges of the name and of the
+    /// value without the whitespace around it.
     static func fieldLine(_ p: UnsafeBufferPointer<UInt8>, _ line: Range<Int>) throws(HTTPParseError) -> (
-        name: String, value: String
+        name: Range<Int>, value: Range<Int>
     ) {
         let start = line.lowerBound
         let end = line.upperBound
@@ -108,16 +109,16 @@ enum HeadSyntax {
         while valueEnd > valueStart && ByteClass.isWhitespace(p[valueEnd - 1]) { valueEnd -= 1 }
         // Printable ASCII (SP to "~"), which any field value may hold, is checked eight bytes at a time.
         let printable = ByteClass.skipASCIIWords(p, from: valueStart, to: valueEnd, lowest: ByteClass.sp)
-        var bitsSeen: UInt8 = 0
-        for k in printable..<valueEnd {
-            guard ByteClass.isFieldValueByte(p[k]) else { throw .invalidFieldValue }
-            bitsSeen |= p[k]
-        }
-        let name = String(decoding: UnsafeBufferPointer(rebasing: p[start..<i]), as: UTF8.self)
-        let valueBytes = UnsafeBufferPointer(rebasing: p[valueStart..<valueEnd])
-        // ASCII is its own UTF-8; only obs-text (a byte with the top bit set) needs the Latin-1 conversion.
-        let value = bitsSeen < 0x80 ? String(decoding: valueBytes, as: UTF8.self) : Latin1.string(valueBytes)
-        return (name, value)
+        for k in printable..<valueEnd where !ByteClass.isFieldValueByte(p[k]) { throw .invalidFieldValue }
+        return (start..<i, valueStart..<valueEnd)
+    }
+
+    /// Checks the field line `line` of `p` and appends where its name and value lie to `fields`.
+    static func addField(_ p: UnsafeBufferPointer<UInt8>, _ line: Range<Int>, to fields: inout [HTTPHeaders.Field])
+        throws(HTTPParseError)
+    {
+        let (name, value) = try fieldLine(p, line)
+        fields.append(HTTPHeaders.Field(start: name.lowerBound, nameEnd: name.upperBound, valueEnd: value.upperBound))
     }
 
     /// Parses `HTTP/DIGIT.DIGIT` (RFC 9112 §2.3; the name is case-sensitive). Only 1.0 and 1.1 are returned.
@@ -139,16 +140,16 @@ enum HeadSyntax {
     static func declaredFraming(_ headers: HTTPHeaders, version: HTTPVersion) throws(HTTPParseError)
         -> HTTPBodyFraming?
     {
-        var contentLength: String?
+        var contentLength: Result<UInt64, HTTPParseError>?
         var contentLengthCount = 0
-        var transferEncoding: String?
+        var transferEncoding: Result<Void, HTTPParseError>?
         var transferEncodingCount = 0
-        for field in headers.fields {
-            if Latin1.equalsIgnoringCase(field.name, "content-length") {
-                contentLength = field.value
+        headers.forEachField { name, value in
+            if ASCII.equalsIgnoringCase(name, "content-length") {
+                contentLength = Result { () throws(HTTPParseError) in try parseContentLength(value) }
                 contentLengthCount += 1
-            } else if Latin1.equalsIgnoringCase(field.name, "transfer-encoding") {
-                transferEncoding = field.value
+            } else if ASCII.equalsIgnoringCase(name, "transfer-encoding") {
+                transferEncoding = Result { () throws(HTTPParseError) in try checkTransferEncoding(value) }
                 transferEncodingCount += 1
             }
         }
@@ -158,23 +159,16 @@ enum HeadSyntax {
             // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
             if version == .http1_0 { throw .transferEncodingOnHTTP10 }
             if transferEncodingCount > 1 { throw .invalidTransferEncoding }
-            try checkTransferEncoding(transferEncoding)
+            try transferEncoding.get()
             return .chunked
         }
         guard let contentLength else { return nil }
         // RFC 9112 §6.3: repeated or list-valued Content-Length -> 400, even when the values agree.
         if contentLengthCount > 1 { throw .repeatedContentLength }
-        return .contentLength(try parseContentLength(contentLength))
+        return .contentLength(try contentLength.get())
     }
 
     // RFC 9110 §8.6: Content-Length = 1*DIGIT.
-    private static func parseContentLength(_ value: String) throws(HTTPParseError) -> UInt64 {
-        var value = value
-        return try value.withUTF8 { digits in
-            Result { () throws(HTTPParseError) in try parseContentLength(digits) }
-        }.get()
-    }
-
     private static func parseContentLength(_ digits: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) -> UInt64 {
         if digits.contains(ByteClass.comma) { throw .repeatedContentLength }
         guard !digits.isEmpty else { throw .invalidContentLength }
@@ -191,14 +185,14 @@ enum HeadSyntax {
 
     // RFC 9112 §6.1, §7: the only coding accepted is a single `chunked`; other well-formed codings are 501 and
     // anything else (empty elements, quotes, parameters, `chunked` twice) is 400.
-    private static func checkTransferEncoding(_ value: String) throws(HTTPParseError) {
+    private static func checkTransferEncoding(_ value: UnsafeBufferPointer<UInt8>) throws(HTTPParseError) {
         var malformed = false
         var chunked = 0
         var others = 0
         HTTPHeaderRules.forEachListElement(value) { coding in
             if coding.isEmpty || !coding.allSatisfy(ByteClass.isTokenChar) {
                 malformed = true
-            } else if Latin1.equalsIgnoringCase(coding, "chunked") {
+            } else if ASCII.equalsIgnoringCase(coding, "chunked") {
                 chunked += 1
             } else {
                 others += 1

@@ -96,36 +96,4 @@ enum Latin1 {
         }
         return true
     }
-
-    /// Whether `bytes` spell `lowercased` ignoring ASCII case; `lowercased` must have no upper-case ASCII letter.
-    static func equalsIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ lowercased: StaticString) -> Bool {
-        guard bytes.count == lowercased.utf8CodeUnitCount else { return false }
-        for i in 0..<bytes.count where ByteClass.lowercased(bytes[i]) != lowercased.utf8Start[i] { return false }
-        return true
-    }
-
-    /// Whether `a` and `b` are equal ignoring ASCII case. Inlined so that the length check, which settles most
-    /// comparisons of one field name with another, costs no call.
-    @inline(__always)
-    static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
-        a.utf8.count == b.utf8.count && sameLengthEqualsIgnoringCase(a, b)
-    }
-
-    private static func sameLengthEqualsIgnoringCase(_ a: String, _ b: String) -> Bool {
-        let x = a.utf8
-        let y = b.utf8
-        let contiguous: Bool?? = x.withContiguousStorageIfAvailable { p in
-            y.withContiguousStorageIfAvailable { q in
-                for i in 0..<p.count where p[i] != q[i] && ByteClass.lowercased(p[i]) != ByteClass.lowercased(q[i]) {
-                    return false
-                }
-                return true
-            }
-        }
-        if let contiguous, let equal = contiguous { return equal }
-        for (p, q) in zip(x, y) where ByteClass.lowercased(p) != ByteClass.lowercased(q) {
-            return false
-        }
-        return true
-    }
 }

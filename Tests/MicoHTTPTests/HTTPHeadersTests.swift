@@ -76,4 +76,40 @@ struct HTTPHeadersTests {
                 == bytes("GET /a_b__ HTTP/1.1\r\nX-Token: abc  Authorization: Bearer evil\r\nBad__Name:   ") + [0xE9]
                 + bytes("\r\n\r\n"))
     }
+
+    @Test func storesWhatItWritesSoReadingBackShowsTheReplacements() {
+        var headers = HTTPHeaders()
+        headers.add(name: "X-Token", value: "abc\r\nX: y")
+        headers.add(name: "Caf\u{E9}", value: "caf\u{E9} \u{1F600}")
+        #expect(headers.first("x-token") == "abc  X: y")
+        #expect(headers.map(\.name) == ["X-Token", "Caf_"])
+        #expect(headers.first("caf_") == "caf\u{E9}  ")
+    }
+
+    @Test func serialisesInOrderAfterRemovalsAndReplacements() {
+        var headers = Self.sample
+        headers.remove(name: "accept")
+        headers.replaceOrAdd(name: "host", value: "b")
+        headers.add(name: "Z", value: "9")
+        #expect(serialized(headers) == "Host: b\r\nX-Id: 1\r\nZ: 9\r\n")
+    }
+
+    @Test func aHeadWriterCopiesTheFieldsThatPassInOrderThenAddsItsOwn() {
+        var writer = HTTPHeadWriter(method: "GET", target: "/a", version: .http1_1, capacity: 0)
+        writer.add(name: "Via", value: "1.1 p")
+        writer.copyFields(of: Self.sample) { name in name.count != 6 }
+        writer.add(name: "Last\r\n", value: "\u{E9}\n")
+        #expect(
+            writer.finish()
+                == bytes("GET /a HTTP/1.1\r\nVia: 1.1 p\r\nHost: a\r\nX-Id: 1\r\nLast__: ") + [0xE9]
+                + bytes(" \r\n\r\n"))
+    }
+
+    /// The lines `headers` serialise to, each byte one scalar.
+    private func serialized(_ headers: HTTPHeaders) -> String {
+        var out: [UInt8] = []
+        HTTPResponseHead(status: 200, headers: headers).serialize(into: &out)
+        let lines = out.dropFirst("HTTP/1.1 200 \r\n".utf8.count).dropLast(2)
+        return String(lines.map { Character(Unicode.Scalar($0)) })
+    }
 }

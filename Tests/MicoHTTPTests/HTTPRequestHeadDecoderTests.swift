@@ -78,6 +78,20 @@ struct HTTPRequestHeadDecoderTests {
         #expect(result.head.headers["x-c"] == [""])
     }
 
+    @Test func serialisesEachFieldAsNameColonSpaceValueWhateverTheWhitespaceWas() throws {
+        let input = bytes(
+            "GET / HTTP/1.1\r\nHost: a\r\nX-A:1\r\nX-B: \t two  words \t\r\nX-C: c\r\nX-D: d\r\nX-E:\r\nX-F: \r\n"
+                + "X-G:  \r\nX-H: h \r\n\r\n")
+        let result = try #require(try decodeRequest(input))
+        var out: [UInt8] = []
+        result.head.serialize(into: &out)
+        #expect(
+            String(decoding: out, as: UTF8.self)
+                == "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nX-B: two  words\r\nX-C: c\r\nX-D: d\r\nX-E: \r\nX-F: \r\n"
+                + "X-G: \r\nX-H: h\r\n\r\n")
+        #expect(result.head.headers.map(\.value) == ["a", "1", "two  words", "c", "d", "", "", "", "h"])
+    }
+
     @Test(arguments: ["chunked", "\tchunked", "CHUNKED", "Chunked \t", " chunked"])
     func acceptsAFinalChunked(value: String) throws {
         let input = bytes("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\(value)\r\n\r\n")

@@ -83,8 +83,7 @@ struct Forwarder: Sendable {
             // Send the head and the body (streamed from the client the first time, from the copy after that).
             let sentAt = ContinuousClock.now
             var sendFailure: (any Error)?
-            var head: [UInt8] = []
-            upstreamHead(for: request, framing: framing, token: token).serialize(into: &head)
+            var head = upstreamHead(for: request, framing: framing, token: token)
             do {
                 if body.consumed {
                     body.append(to: &head, framing: framing)
@@ -185,13 +184,11 @@ struct Forwarder: Sendable {
         connection: UpstreamConnection, for request: HTTPRequestHead, to clientStream: any ByteStream
     ) async -> RequestOutcome {
         let relay = clientResponse(for: response, framing: responseFraming, request: request)
-        var head: [UInt8] = []
-        relay.head.serialize(into: &head)
         let clientDeadline = { DispatchTime.now() + timeouts.client }
         var outcome = RequestOutcome(keepOpen: false, status: response.status)
         var responseBody = HTTPBodyDecoder(framing: responseFraming)
         // The head leaves with the body bytes read along with it, or alone before the proxy waits for more.
-        var writer = HTTPBodyWriter(stream: clientStream, encoding: relay.encoding, head: head)
+        var writer = HTTPBodyWriter(stream: clientStream, encoding: relay.encoding, head: relay.head)
         while true {
             let part: [UInt8]?
             do {
@@ -321,53 +318,66 @@ struct Forwarder: Sendable {
         }
     }
 
-    /// The head sent upstream: hop-by-hop fields go first (RFC 9110 §7.6.1), so a client that names
-    /// `Authorization` in `Connection` cannot strip the token; then the client's own credentials go, and the
-    /// proxy adds `Host`, the bearer token and its own framing.
-    func upstreamHead(for request: HTTPRequestHead, framing: HTTPBodyFraming, token: AccessToken) -> HTTPRequestHead {
-        var fields = request.headers
-        HTTPHeaderRules.removeHopByHopAndFraming(&fields)
-        for name in ["Host", "Authorization", "Proxy-Authorization", "Expect"] {
-            fields.remove(name: name)
+    /// The head sent upstream: the proxy's `Host`, then the client's fields but the hop-by-hop ones (RFC 9110
+    /// §7.6.1: named in `Connection` or not, so a client that names `Authorization` there cannot strip the token)
+    /// and the client's own credentials; then the bearer token and the proxy's own framing.
+    func upstreamHead(for request: HTTPRequestHead, framing: HTTPBodyFraming, token: AccessToken) -> [UInt8] {
+        let token = token.authorizationHeaderValue
+        // The target goes byte for byte: no decoding, no normalising.
+        var head = HTTPHeadWriter(
+            method: request.method, target: request.target, version: .http1_1,
+            capacity: request.method.utf8.count + request.target.utf8.count + upstreamAuthority.utf8.count
+                + token.utf8.count + request.headers.serializedCount + 128)
+        head.add(name: "Host", value: upstreamAuthority)
+        let hopByHop = HTTPHeaderRules.HopByHopFields(of: request.headers)
+        head.copyFields(of: request.headers) { name in
+            !hopByHop.contains(name) && !ASCII.equalsIgnoringCase(name, "host")
+                && !ASCII.equalsIgnoringCase(name, "authorization")
+                && !ASCII.equalsIgnoringCase(name, "proxy-authorization") && !ASCII.equalsIgnoringCase(name, "expect")
         }
-        var headers = HTTPHeaders()
-        headers.add(name: "Host", value: upstreamAuthority)
-        for (name, value) in fields {
-            headers.add(name: name, value: value)
-        }
-        headers.add(name: "Authorization", value: "Bearer \(token.value)")
-        headers.add(name: "Via", value: "\(request.version.major).\(request.version.minor) mico-auth-proxy")
+        head.add(name: "Authorization", value: token)
+        head.add(name: "Via", value: Self.via(request.version))
         switch framing {
         case .contentLength(let length):
-            headers.add(name: "Content-Length", value: String(length))
+            head.add(name: "Content-Length", value: String(length))
         case .chunked, .untilClose:
-            headers.add(name: "Transfer-Encoding", value: "chunked")
+            head.add(name: "Transfer-Encoding", value: "chunked")
         case .none:
             // RFC 9110 §8.6: a request whose method defines a body says its length even when empty.
             if ["POST", "PUT", "PATCH"].contains(request.method) {
-                headers.add(name: "Content-Length", value: "0")
+                head.add(name: "Content-Length", value: "0")
             }
         }
-        // The target goes byte for byte: no decoding, no normalising.
-        return HTTPRequestHead(method: request.method, target: request.target, version: .http1_1, headers: headers)
+        return head.finish()
     }
 
-    /// Whether a field name starts with `Access-Control-`, in any case (without lowercasing a copy per field).
-    static func isAccessControlField(_ name: String) -> Bool {
-        let prefix = "access-control-".utf8
-        let bytes = name.utf8
-        guard bytes.count >= prefix.count else { return false }
-        return zip(bytes, prefix).allSatisfy { byte, expected in ASCII.lowercased(byte) == expected }
+    /// The `Via` value for a message received in `version` (RFC 9110 §7.6.3).
+    static func via(_ version: HTTPVersion) -> String {
+        switch version {
+        case .http1_1: "1.1 mico-auth-proxy"
+        case .http1_0: "1.0 mico-auth-proxy"
+        default: "\(version.major).\(version.minor) mico-auth-proxy"
+        }
     }
 
-    /// The head relayed to the client, with the proxy's own framing for the client's HTTP version.
+    /// Whether a field name starts with `Access-Control-`, in any case.
+    static func isAccessControlField(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        ASCII.hasPrefixIgnoringCase(name, "access-control-")
+    }
+
+    /// The head relayed to the client: the upstream's fields but the hop-by-hop and CORS ones, then the proxy's
+    /// own framing for the client's HTTP version.
     func clientResponse(
         for response: HTTPResponseHead, framing: HTTPBodyFraming, request: HTTPRequestHead
-    ) -> (head: HTTPResponseHead, encoding: HTTPBodyWriter.Encoding, keepAlive: Bool) {
-        var headers = response.headers
-        HTTPHeaderRules.removeHopByHopAndFraming(&headers)
+    ) -> (head: [UInt8], encoding: HTTPBodyWriter.Encoding, keepAlive: Bool) {
+        var head = HTTPHeadWriter(
+            version: .http1_1, status: response.status, reason: response.reason,
+            capacity: response.reason.utf8.count + response.headers.serializedCount + 128)
+        let hopByHop = HTTPHeaderRules.HopByHopFields(of: response.headers)
         // The proxy never grants a browser cross-origin access, whatever the API says (CORS, Fetch §3.2).
-        headers.removeAll { name, _ in Self.isAccessControlField(name) }
+        head.copyFields(of: response.headers) { name in
+            !hopByHop.contains(name) && !Self.isAccessControlField(name)
+        }
         var encoding = HTTPBodyWriter.Encoding.raw
         var closeAfter = false
         switch framing {
@@ -375,27 +385,25 @@ struct Forwarder: Sendable {
             // HEAD and 304 keep the length of the representation (RFC 9110 §8.6).
             let lengths = response.headers["Content-Length"]
             if lengths.count == 1, let length = UInt64(lengths[0]), request.method == "HEAD" || response.status == 304 {
-                headers.add(name: "Content-Length", value: String(length))
+                head.add(name: "Content-Length", value: String(length))
             }
         case .contentLength(let length):
-            headers.add(name: "Content-Length", value: String(length))
+            head.add(name: "Content-Length", value: String(length))
         case .chunked, .untilClose:
             if request.version == .http1_1 {
-                headers.add(name: "Transfer-Encoding", value: "chunked")
+                head.add(name: "Transfer-Encoding", value: "chunked")
                 encoding = .chunked
             } else {
                 closeAfter = true  // HTTP/1.0 has no chunked coding: the end of the body is the close.
             }
         }
-        headers.add(name: "Via", value: "\(response.version.major).\(response.version.minor) mico-auth-proxy")
+        head.add(name: "Via", value: Self.via(response.version))
         let keepAlive = request.isKeepAlive && !closeAfter
         if !keepAlive {
-            headers.add(name: "Connection", value: "close")
+            head.add(name: "Connection", value: "close")
         } else if request.version == .http1_0 {
-            headers.add(name: "Connection", value: "keep-alive")
+            head.add(name: "Connection", value: "keep-alive")
         }
-        let head = HTTPResponseHead(
-            version: .http1_1, status: response.status, reason: response.reason, headers: headers)
-        return (head, encoding, keepAlive)
+        return (head.finish(), encoding, keepAlive)
     }
 }

@@ -11,12 +11,15 @@ public struct AccessToken: Sendable, Hashable, CustomStringConvertible, CustomDe
     public let obtainedAt: Double
     /// Boot-clock second at which the token stops being valid.
     public let expiresAt: Double
+    /// The `Authorization` header value: `Bearer <token>` (RFC 6750 §2.1); made once, sent with every request.
+    public let authorizationHeaderValue: String
 
     /// Makes a token valid from `obtainedAt` until `expiresAt` (boot-clock seconds).
     public init(value: String, obtainedAt: Double, expiresAt: Double) {
         self.value = value
         self.obtainedAt = obtainedAt
         self.expiresAt = expiresAt
+        authorizationHeaderValue = "Bearer " + value
     }
 
     /// The lifetime granted by the endpoint, in seconds.
@@ -27,9 +30,6 @@ public struct AccessToken: Sendable, Hashable, CustomStringConvertible, CustomDe
 
     /// Seconds left at `now` (negative once expired).
     public func remaining(at now: Double) -> Double { expiresAt - now }
-
-    /// The `Authorization` header value: `Bearer <token>` (RFC 6750 §2.1).
-    public var authorizationHeaderValue: String { "Bearer " + value }
 
     /// A redacted description as of boot-clock second `now`, e.g. `bearer token (expires in 3599s)`.
     public func description(at now: Double) -> String {
