@@ -40,3 +40,9 @@ int CMicoSystem_affinity_cpu_count(void) {
 void CMicoSystem_return_freed_memory(void) {
     malloc_trim(0);
 }
+
+static __thread unsigned char thread_read_buffer[CMICO_THREAD_READ_BUFFER_SIZE];
+
+unsigned char *CMicoSystem_thread_read_buffer(void) {
+    return thread_read_buffer;
+}

@@ -158,10 +158,10 @@ final class SSLConnection: @unchecked Sendable {
     func read(maxBytes: Int) -> SSLStep<[UInt8]> {
         if isClosed { return .failed(IOError(.closed, call: "SSL_read")) }
         var outcome = CallOutcome.ok
-        let bytes = [UInt8](unsafeUninitializedCapacity: maxBytes) { buffer, count in
+        let bytes = readIntoArray(maxBytes: maxBytes) { buffer in
             var read = 0
             outcome = perform { SSL_read_ex($0, buffer.baseAddress, buffer.count, &read) }
-            count = outcome == .ok ? read : 0
+            return outcome == .ok ? read : 0
         }
         switch outcome {
         case .ok: return .done(bytes)

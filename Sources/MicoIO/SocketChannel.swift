@@ -86,9 +86,10 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
         while true {
             if beginAttempt(readingElsewhere: false) {
                 var outcome: IOResult<Int> = .wouldBlock
-                let bytes = try [UInt8](unsafeUninitializedCapacity: maxBytes) { buffer, count in
-                    outcome = try syscall("recv") { recv(fileDescriptor, buffer.baseAddress, maxBytes, 0) }
-                    if case .done(let n) = outcome { count = n } else { count = 0 }
+                let bytes = try readIntoArray(maxBytes: maxBytes) { buffer throws(IOError) in
+                    outcome = try syscall("recv") { recv(fileDescriptor, buffer.baseAddress, buffer.count, 0) }
+                    if case .done(let n) = outcome { return n }
+                    return 0
                 }
                 if case .done(let n) = outcome {
                     // A short read emptied the socket; a full one may have left more behind.

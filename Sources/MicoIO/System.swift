@@ -1,3 +1,4 @@
+import CMicoSystem
 import Glibc
 
 /// The outcome of a non-blocking system call.
@@ -55,5 +56,25 @@ func setSocketOption(_ fd: Int32, _ level: Int32, _ option: Int32, _ value: Int3
     var value = value
     _ = try blockingSyscall("setsockopt") {
         setsockopt(fd, level, option, &value, socklen_t(MemoryLayout<Int32>.size))
+    }
+}
+
+/// Reads at most `maxBytes` through `read`, which fills the buffer it is given and returns how many bytes it wrote,
+/// and returns them as an array of exactly that size.
+///
+/// A read of up to 8 KiB goes through the thread's own buffer and is copied out: a small message costs a small
+/// allocation (glibc serves one under 1 KiB from its per-thread cache), and an attempt that finds nothing costs
+/// none. A larger read, made for bulk data, fills its array directly, without the copy. (`read` must not suspend or
+/// read again on this thread: it is synchronous, and the buffer is copied before anything else runs.)
+func readIntoArray<E: Error>(maxBytes: Int, _ read: (UnsafeMutableBufferPointer<UInt8>) throws(E) -> Int)
+    throws(E) -> [UInt8]
+{
+    guard maxBytes > Int(CMICO_THREAD_READ_BUFFER_SIZE) else {
+        let buffer = UnsafeMutableBufferPointer(start: CMicoSystem_thread_read_buffer(), count: maxBytes)
+        let count = try read(buffer)
+        return count > 0 ? Array(UnsafeBufferPointer(rebasing: buffer[..<count])) : []
+    }
+    return try [UInt8](unsafeUninitializedCapacity: maxBytes) { buffer, count throws(E) in
+        count = try read(buffer)
     }
 }

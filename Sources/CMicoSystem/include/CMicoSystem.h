@@ -1,8 +1,8 @@
 #ifndef C_MICO_SYSTEM_H
 #define C_MICO_SYSTEM_H
 
-// Linux calls that Swift cannot import: variadic functions and declarations behind _GNU_SOURCE.
-// One shim, one C call, no logic.
+// Linux calls that Swift cannot import: variadic functions and declarations behind _GNU_SOURCE; and C
+// thread-local storage, which Swift cannot declare. One shim, one C call or variable, no logic.
 
 #include <sys/types.h>
 
@@ -27,5 +27,12 @@ void CMicoSystem_return_freed_memory(void);
 
 /// CPU_COUNT of sched_getaffinity(0, …): the CPUs this process may run on; -1 on failure.
 int CMicoSystem_affinity_cpu_count(void);
+
+/// The size of `CMicoSystem_thread_read_buffer()`.
+#define CMICO_THREAD_READ_BUFFER_SIZE 8192
+
+/// The calling thread's own buffer of CMICO_THREAD_READ_BUFFER_SIZE bytes, for a read whose bytes are copied out
+/// before the thread does anything else.
+unsigned char *CMicoSystem_thread_read_buffer(void);
 
 #endif
