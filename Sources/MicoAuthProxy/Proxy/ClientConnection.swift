@@ -27,7 +27,7 @@ struct ClientConnection {
     /// Set when the peer's credentials are not allowed: every request gets this, then the connection closes.
     let peerRefusal: ProxyError?
     /// Tracks whether a request is in flight, and says when the server drains.
-    let registry: ConnectionRegistry
+    let membership: ConnectionRegistry.Membership
     /// Told about every finished request (access log, metrics).
     let observers: [any RequestObserver]
     let logger: Logger
@@ -52,14 +52,14 @@ struct ClientConnection {
                 break
             }
             guard case .head(let request, let framing) = outcome else { break }
-            registry.begin(channel)
+            membership.begin()
             let started = ContinuousClock.now
             let result = await handle(request, framing: framing, reader: &reader)
             if !observers.isEmpty {
                 let record = Self.record(request, result, seconds: started.seconds(to: .now))
                 for observer in observers { observer.observe(record) }
             }
-            guard registry.end(channel), result.keepOpen else { break }
+            guard membership.end(), result.keepOpen else { break }
             decoder.reset()
         }
         channel.close()

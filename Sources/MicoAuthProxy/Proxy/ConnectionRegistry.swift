@@ -3,55 +3,64 @@ import Synchronization
 
 /// The open client connections, whether each is in the middle of a request, and whether the server is draining
 /// (stopping gracefully: requests already received are answered, then their connections close).
+///
+/// A connection marks its requests through its own `Membership`, with atomics rather than the registry's lock:
+/// that is twice per request, where the lock and a dictionary lookup cost as much as parsing a head.
 final class ConnectionRegistry: Sendable {
-    private struct Entry {
-        var channel: SocketChannel
-        var busy = false
+    /// One admitted connection's place in the registry.
+    final class Membership: Sendable {
+        fileprivate let channel: SocketChannel
+        fileprivate let busy = Atomic<Bool>(false)
+        private let registry: ConnectionRegistry
+
+        fileprivate init(channel: SocketChannel, registry: ConnectionRegistry) {
+            self.channel = channel
+            self.registry = registry
+        }
+
+        /// A request's head arrived: it is answered even if draining starts meanwhile.
+        func begin() {
+            busy.store(true, ordering: .sequentiallyConsistent)
+        }
+
+        /// The request is answered; returns whether the connection may wait for another (not while draining).
+        // With `startDraining`, which sets `draining` and then reads `busy`: of a request ending and a drain
+        // starting, at least one sees what the other did (sequentially consistent), so an idle connection is
+        // either shut down by the drain or closed here.
+        func end() -> Bool {
+            busy.store(false, ordering: .sequentiallyConsistent)
+            return !registry.draining.load(ordering: .sequentiallyConsistent)
+        }
+
+        /// Leaves the registry once the connection is closed.
+        func remove() {
+            _ = registry.members.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) }
+        }
     }
 
-    private struct State {
-        var entries: [ObjectIdentifier: Entry] = [:]
-        var draining = false
-    }
-
-    private let state = Mutex(State())
+    private let members = Mutex<[ObjectIdentifier: Membership]>([:])
+    private let draining = Atomic<Bool>(false)
 
     /// Adds a connection unless `limit` are open already or the server is draining.
-    func admit(_ channel: SocketChannel, limit: Int) -> Bool {
-        state.withLock { state in
-            guard !state.draining, state.entries.count < limit else { return false }
-            state.entries[ObjectIdentifier(channel)] = Entry(channel: channel)
-            return true
+    func admit(_ channel: SocketChannel, limit: Int) -> Membership? {
+        members.withLock { members in
+            guard !draining.load(ordering: .sequentiallyConsistent), members.count < limit else { return nil }
+            let membership = Membership(channel: channel, registry: self)
+            members[ObjectIdentifier(channel)] = membership
+            return membership
         }
     }
 
-    /// A request's head arrived on `channel`: it is answered even if draining starts meanwhile.
-    func begin(_ channel: SocketChannel) {
-        state.withLock { $0.entries[ObjectIdentifier(channel)]?.busy = true }
-    }
-
-    /// The request is answered; returns whether the connection may wait for another (not while draining).
-    func end(_ channel: SocketChannel) -> Bool {
-        state.withLock { state in
-            state.entries[ObjectIdentifier(channel)]?.busy = false
-            return !state.draining
-        }
-    }
-
-    func remove(_ channel: SocketChannel) {
-        _ = state.withLock { $0.entries.removeValue(forKey: ObjectIdentifier(channel)) }
-    }
-
-    var count: Int { state.withLock { $0.entries.count } }
+    var count: Int { members.withLock { $0.count } }
 
     /// Starts draining; returns the connections that are idle now (waiting for a request), to be closed.
     func startDraining() -> [SocketChannel] {
-        state.withLock { state in
-            state.draining = true
-            return state.entries.values.filter { !$0.busy }.map(\.channel)
+        members.withLock { members in
+            draining.store(true, ordering: .sequentiallyConsistent)
+            return members.values.filter { !$0.busy.load(ordering: .sequentiallyConsistent) }.map(\.channel)
         }
     }
 
     /// Every open connection.
-    var all: [SocketChannel] { state.withLock { $0.entries.values.map(\.channel) } }
+    var all: [SocketChannel] { members.withLock { $0.values.map(\.channel) } }
 }

@@ -283,7 +283,7 @@ public final class ProxyServer: Sendable {
     }
 
     private func accepted(_ channel: SocketChannel, viaUnixSocket: Bool, policy: Policy) {
-        guard connections.admit(channel, limit: configuration.maxConnections) else {
+        guard let membership = connections.admit(channel, limit: configuration.maxConnections) else {
             // Existing clients keep being served; the newcomer is told why and closed.
             logger.warning("max_connections reached; refusing a connection")
             channel.loop.spawn {
@@ -295,11 +295,11 @@ public final class ProxyServer: Sendable {
         let connection = ClientConnection(
             channel: channel, forwarder: forwarder, admin: AdminEndpoints(server: self), policy: policy,
             limits: limits, viaUnixSocket: viaUnixSocket,
-            peerRefusal: viaUnixSocket ? peerRefusal(channel.peerCredentials()) : nil, registry: connections,
+            peerRefusal: viaUnixSocket ? peerRefusal(channel.peerCredentials()) : nil, membership: membership,
             observers: observers, logger: logger)
         channel.loop.spawn {
             await connection.serve()
-            self.connections.remove(channel)
+            membership.remove()
         }
     }
 
