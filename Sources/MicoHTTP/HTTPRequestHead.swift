@@ -28,6 +28,18 @@ public struct HTTPRequestHead: Sendable, Equatable {
         bytes.append(contentsOf: writer.finish())
     }
 
+    /// The target's path: what comes before its first `?`, the whole target when there is none.
+    public var path: Substring { Self.split(target: target).path }
+
+    /// The target's query: what comes after its first `?`; empty when there is none.
+    public var query: Substring { Self.split(target: target).query }
+
+    /// `target` split at its first `?` byte, where the query starts (RFC 3986 §3.4).
+    public static func split(target: String) -> (path: Substring, query: Substring) {
+        guard let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) else { return (target[...], "") }
+        return (target[..<mark], target[target.utf8.index(after: mark)...])
+    }
+
     /// Whether the client asked to keep the connection open after this exchange.
     // RFC 9112 §9.3: "close" ends it; otherwise 1.1 persists and 1.0 persists only with "keep-alive".
     public var isKeepAlive: Bool {

@@ -8,7 +8,7 @@ import Testing
 struct ProxyMetricsObserveTests {
     static func record(_ method: String, _ path: String, status: Int) -> RequestRecord {
         RequestRecord(
-            method: method, path: path, query: "", status: status, bytesIn: 0, bytesOut: 0, durationSeconds: 0.01,
+            method: method, target: path, status: status, bytesIn: 0, bytesOut: 0, durationSeconds: 0.01,
             upstreamSeconds: nil, replayed: false)
     }
 

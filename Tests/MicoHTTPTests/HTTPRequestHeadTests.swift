@@ -52,4 +52,14 @@ struct HTTPRequestHeadTests {
         #expect(out == input)
         #expect(!head.isKeepAlive)
     }
+
+    @Test(arguments: [
+        ("/v1/a", "/v1/a", ""), ("/v1/a?x=1", "/v1/a", "x=1"), ("/v1/a?", "/v1/a", ""), ("/?a?b", "/", "a?b"),
+        ("/caf\u{E9}?\u{301}", "/caf\u{E9}", "\u{301}"),
+    ])
+    func splitsTheTargetAtItsFirstQuestionMark(target: String, path: String, query: String) {
+        let head = HTTPRequestHead(method: "GET", target: target)
+        #expect(head.path == path)
+        #expect(head.query == query)
+    }
 }

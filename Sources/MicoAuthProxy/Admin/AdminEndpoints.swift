@@ -13,7 +13,7 @@ struct AdminEndpoints: Sendable {
     /// process runs, `/-/ready` is 200 while a valid token is held and 503 otherwise, `/-/metrics` is the Prometheus
     /// text format, `/-/status` is JSON (``StatusReport``); every other `/-/` path is 404.
     func response(for request: HTTPRequestHead, keepAlive: Bool) -> (HTTPResponseHead, [UInt8]) {
-        let path = request.target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        let path = request.path
         guard Self.paths.contains(path) else {
             return ProxyError.notFound.response(keepAlive: keepAlive)
         }

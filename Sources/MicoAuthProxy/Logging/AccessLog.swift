@@ -24,7 +24,7 @@ public struct AccessLog: RequestObserver {
     static func metadata(_ record: RequestRecord, includeQuery: Bool) -> Logger.Metadata {
         var metadata: Logger.Metadata = [
             "method": .string(record.method),
-            "path": .string(includeQuery && !record.query.isEmpty ? record.path + "?" + record.query : record.path),
+            "path": .string(includeQuery && !record.query.isEmpty ? record.target : String(record.path)),
             "status": .stringConvertible(record.status),
             "bytes_in": .stringConvertible(record.bytesIn),
             "bytes_out": .stringConvertible(record.bytesOut),

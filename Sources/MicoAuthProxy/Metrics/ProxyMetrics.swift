@@ -11,10 +11,8 @@ import Synchronization
 final class ProxyMetrics: RequestObserver {
     /// The Prometheus text exposition format, version 0.0.4.
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
-    /// Paths whose requests are neither counted nor timed.
-    static let unobservedPaths: Set<String> = ["/-/metrics", "/-/status"]
     /// The method label's values; any other method is counted as `OTHER`, so clients cannot grow the label set.
-    static let methodLabels: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    static let methodLabels = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "OTHER"]
     /// Prometheus' default buckets, plus 30 s and 60 s for slow API calls.
     static let durationBuckets: [Duration] = [
         .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
@@ -37,16 +35,10 @@ final class ProxyMetrics: RequestObserver {
     private let openConnections: Prometheus.Gauge
     private let upstreamPoolIdle: Prometheus.Gauge
     private let counts = Mutex(RequestCounts())
-    /// The requests counter of each label pair seen so far. The registry would find it too, but it takes its lock
-    /// and builds and hashes the label list; this costs one lookup of a small key. The pairs are bounded: eight
-    /// method labels times the status codes.
-    private let requestCounters = Mutex<[RequestLabels: Prometheus.Counter]>([:])
-
-    private struct RequestLabels: Hashable {
-        var method: String
-        /// The status code; `0` when no response was sent (or the status was not a three-digit code).
-        var code: Int
-    }
+    /// The requests counter of each label pair seen so far, by `methodIndex * 1000 + code`. The registry would find
+    /// it too, but it takes its lock and builds and hashes the label list; this costs one lookup of an integer. The
+    /// pairs are bounded: eight method labels times the status codes.
+    private let requestCounters = Mutex<[Int: Prometheus.Counter]>([:])
 
     init() {
         requestDuration = registry.makeDurationHistogram(
@@ -87,8 +79,10 @@ final class ProxyMetrics: RequestObserver {
     var requestCounts: RequestCounts { counts.withLock { $0 } }
 
     func observe(_ record: RequestRecord) {
-        // The prefix test spares hashing the path of every forwarded request.
-        guard !(record.path.hasPrefix("/-/") && Self.unobservedPaths.contains(record.path)) else { return }
+        // A scrape counts neither itself nor the scrapes before it.
+        guard !(record.target.hasPrefix("/-/") && (record.path == "/-/metrics" || record.path == "/-/status")) else {
+            return
+        }
         requestCounter(method: record.method, status: record.status).increment()
         requestDuration.record(.seconds(max(0, record.durationSeconds)))
         if let upstream = record.upstreamSeconds { upstreamDuration.record(.seconds(max(0, upstream))) }
@@ -97,12 +91,14 @@ final class ProxyMetrics: RequestObserver {
     }
 
     private func requestCounter(method: String, status: Int) -> Prometheus.Counter {
-        let key = RequestLabels(method: Self.methodLabel(method), code: (100...999).contains(status) ? status : 0)
+        let methodIndex = Self.methodIndex(method)
+        // The status code; `0` when no response was sent (or the status was not a three-digit code).
+        let code = (100...999).contains(status) ? status : 0
         return requestCounters.withLock { counters in
-            if let counter = counters[key] { return counter }
-            let labels = [("method", key.method), ("code", String(key.code))]
+            if let counter = counters[methodIndex * 1000 + code] { return counter }
+            let labels = [("method", Self.methodLabels[methodIndex]), ("code", String(code))]
             let counter = registry.makeCounter(descriptor: Self.requests, labels: labels)
-            counters[key] = counter
+            counters[methodIndex * 1000 + code] = counter
             return counter
         }
     }
@@ -122,7 +118,8 @@ final class ProxyMetrics: RequestObserver {
         return page
     }
 
-    static func methodLabel(_ method: String) -> String {
-        methodLabels.contains(method) ? method : "OTHER"
+    /// The index of `method`'s label in `methodLabels`: `OTHER`'s for any method not listed.
+    static func methodIndex(_ method: String) -> Int {
+        methodLabels.firstIndex(of: method) ?? methodLabels.count - 1
     }
 }

@@ -168,8 +168,8 @@ public final class MockAPIServer: Sendable {
     {
         var bodyDecoder = HTTPBodyDecoder(framing: framing)
         let stream = reader.stream
-        let path = String(request.target.split(separator: "?", maxSplits: 1)[0])
-        let query = request.target.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? ""
+        let path = String(request.path)
+        let query = String(request.query)
 
         if path == "/oauth/token" {
             let body = try await reader.readWholeBody(&bodyDecoder, limit: 64 * 1024, deadline: .now() + 30)

@@ -68,17 +68,10 @@ struct ClientConnection {
     private static func record(_ request: HTTPRequestHead, _ outcome: RequestOutcome, seconds: Double)
         -> RequestRecord
     {
-        let target = request.target
-        var path = target
-        var query = ""
-        if let mark = target.utf8.firstIndex(of: UInt8(ascii: "?")) {
-            path = String(target[..<mark])
-            query = String(target[target.utf8.index(after: mark)...])
-        }
-        return RequestRecord(
-            method: request.method, path: path, query: query,
-            status: outcome.status, bytesIn: outcome.bytesIn, bytesOut: outcome.bytesOut, durationSeconds: seconds,
-            upstreamSeconds: outcome.upstreamSeconds, replayed: outcome.replayed)
+        RequestRecord(
+            method: request.method, target: request.target, status: outcome.status, bytesIn: outcome.bytesIn,
+            bytesOut: outcome.bytesOut, durationSeconds: seconds, upstreamSeconds: outcome.upstreamSeconds,
+            replayed: outcome.replayed)
     }
 
     /// Answers one request.

@@ -1,3 +1,5 @@
+import MicoHTTP
+
 /// How one request ended, for the connection loop (keep it open?), the access log and the metrics.
 struct RequestOutcome: Sendable {
     /// Whether the client connection may carry another request.
@@ -18,10 +20,8 @@ struct RequestOutcome: Sendable {
 /// decide whether to keep it.
 public struct RequestRecord: Sendable {
     public var method: String
-    /// Path without the query.
-    public var path: String
-    /// The query, without the `?`; empty when none.
-    public var query: String
+    /// The request target as received: the path, and the query if there is one.
+    public var target: String
     public var status: Int
     public var bytesIn: UInt64
     public var bytesOut: UInt64
@@ -29,6 +29,11 @@ public struct RequestRecord: Sendable {
     public var durationSeconds: Double
     public var upstreamSeconds: Double?
     public var replayed: Bool
+
+    /// Path without the query.
+    public var path: Substring { HTTPRequestHead.split(target: target).path }
+    /// The query, without the `?`; empty when none.
+    public var query: Substring { HTTPRequestHead.split(target: target).query }
 }
 
 /// Told about every finished request (access log, metrics). Called on the connection's task: keep it quick.
