@@ -33,6 +33,10 @@ public protocol ReadinessWaiting: AnyObject, Sendable {
     /// The non-blocking descriptor. Valid until the owner is closed.
     var fileDescriptor: Int32 { get }
 
+    /// Whether the owner has been closed. From then on the descriptor number may already be another file's (the
+    /// kernel hands out the lowest free number): nothing may read, write or shut it down any more.
+    var isClosed: Bool { get }
+
     /// Call before each attempt to read the descriptor. Returns whether input may be waiting (an input event came
     /// since the previous call, or the descriptor is new); false means the last attempt emptied the descriptor and
     /// nothing came since, so the caller may wait without trying. Only the reading task calls it.

@@ -183,12 +183,12 @@ final class SSLConnection: @unchecked Sendable {
         }
     }
 
-    /// Marks the session closed and, if it is healthy, sends `close_notify` once without waiting.
-    /// Returns false when it was already closed.
-    func close() -> Bool {
+    /// Marks the session closed and, if it is healthy and `sendingCloseNotify`, sends `close_notify` once without
+    /// waiting. Returns false when it was already closed.
+    func close(sendingCloseNotify: Bool = true) -> Bool {
         if isClosed { return false }
         isClosed = true
-        if handshakeComplete && !hadFatalError {
+        if sendingCloseNotify && handshakeComplete && !hadFatalError {
             // Best effort: a full socket buffer (WANT_WRITE) just means no close_notify.
             OpenSSLErrorQueue.clear()
             _ = SSL_shutdown(pointer)

@@ -165,6 +165,8 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
 
     // MARK: ReadinessWaiting
 
+    public var isClosed: Bool { state.withLock { $0.closed } }
+
     public func beginReadAttempt() -> Bool {
         beginAttempt(readingElsewhere: true)
     }

@@ -119,7 +119,10 @@ public final class TLSStream: ByteStream {
     /// Sends `close_notify` once if the socket takes it without waiting, then closes the
     /// transport. Idempotent; pending and later reads and writes fail with `IOError.closed`.
     public func close() {
-        if connection.withLock({ $0.close() }) {
+        // No close_notify over a transport closed underneath the session: its descriptor number may be another
+        // socket's by now, and the alert would land in that connection.
+        let transportOpen = !transport.isClosed
+        if connection.withLock({ $0.close(sendingCloseNotify: transportOpen) }) {
             transport.close()
         }
     }

@@ -62,6 +62,8 @@ final class LoopbackSocket: ReadinessWaiting, ByteStream {
         return socket
     }
 
+    var isClosed: Bool { state.withLock { $0.closed } }
+
     /// One-shot sources remember nothing between waits: always worth a try.
     func beginReadAttempt() -> Bool { true }
 
