@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import MicoAuthProxy
 import MicoIO
 import MicoTestSupport
@@ -168,4 +169,29 @@ func freePort() throws -> UInt16 {
     let port = listener.address.port
     listener.close()
     return port
+}
+
+/// A TCP socket bound to a free loopback port and not listening, so that connections to the port are refused and no
+/// other test's listener can take it while it is open (a port from `freePort` could be taken meanwhile); the caller
+/// closes it. `reusable`: bound with SO_REUSEADDR, so that a listener of this process with SO_REUSEADDR (MicoIO's)
+/// may still bind the port later, as the API that appears; without it, nothing can.
+func reservePort(reusable: Bool) throws -> (descriptor: Int32, port: UInt16) {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard descriptor >= 0 else { throw TestFailure("socket: errno \(errno)") }
+    var one: Int32 = 1
+    if reusable { setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+            bind(descriptor, address, length) == 0 && getsockname(descriptor, address, &length) == 0
+        }
+    }
+    guard bound else {
+        close(descriptor)
+        throw TestFailure("bind: errno \(errno)")
+    }
+    return (descriptor, UInt16(bigEndian: address.sin_port))
 }

@@ -250,7 +250,9 @@ struct ProxyFaultTests {
 
     @Test("starts without a network: healthy, 503 with Retry-After, and recovers when the API appears")
     func startsWithoutNetwork() async throws {
-        let port = try freePort()
+        // Held until the API appears on it: no other test's listener can take the port meanwhile.
+        let (reservation, port) = try reservePort(reusable: true)
+        defer { close(reservation) }
         let certificates = try TestCertificates.shared()
         let harness = try await ProxyHarness.start(configure: { configuration, _ in
             configuration.upstream = HTTPURL(scheme: "https", host: "localhost", port: port)

@@ -10,27 +10,6 @@ import Testing
 struct SystemdIntegrationTests {
     static let socketActivate = "/usr/bin/systemd-socket-activate"
 
-    /// A TCP socket bound to a free loopback port without SO_REUSEADDR, so nothing else can bind the port while it
-    /// is open, and connections to it are refused; the caller closes it.
-    static func reservePort() throws -> (descriptor: Int32, port: UInt16) {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { throw TestFailure("socket: errno \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                bind(descriptor, address, length) == 0 && getsockname(descriptor, address, &length) == 0
-            }
-        }
-        guard bound else {
-            close(descriptor)
-            throw TestFailure("bind: errno \(errno)")
-        }
-        return (descriptor, UInt16(bigEndian: address.sin_port))
-    }
-
     /// The test process's environment without anything systemd may have set for the test runner itself.
     static func environment(_ extra: [String: String]) -> [String: String] {
         var environment = ProxyProcessTests.environment()
@@ -121,7 +100,7 @@ struct SystemdIntegrationTests {
         let port = try freePort()
         // Held bound (not listening) for the whole test: a port that was only free when picked could be taken by
         // another test's listener meanwhile, and then answer where this proxy must not.
-        let (reservation, ignoredPort) = try Self.reservePort()
+        let (reservation, ignoredPort) = try reservePort(reusable: false)
         defer { close(reservation) }
         let unixPath = directory + "/proxy.sock"
         let config = try Self.writeConfig(in: directory, listenPort: ignoredPort, upstreamPort: mockPort)
