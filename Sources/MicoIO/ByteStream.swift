@@ -55,15 +55,23 @@ public protocol ReadinessWaiting: AnyObject, Sendable {
 ///
 /// A connection's task runs on its loop with the loop's other connections; a transfer whose socket is always
 /// readable and writable never suspends by itself, and would hold the loop for as long as it lasts (seconds for a
-/// large response), stalling the other connections' requests and deadlines. Every `interval`-th operation yields.
+/// large response), stalling the other connections' requests and deadlines. Every `interval`-th operation completed
+/// since the stream last ran out of input or buffer space yields. A stream that waits (a keep-alive connection
+/// between small requests) has given way by then, and is not put behind the loop's other work for nothing.
 struct FairnessCounter: ~Copyable, Sendable {
     static let interval = 16
     private let count = Atomic<Int>(0)
 
-    /// Counts one completed operation; yields the loop every `interval`-th.
-    func completed() async {
-        if count.wrappingAdd(1, ordering: .relaxed).newValue % Self.interval == 0 {
-            await Task.yield()
-        }
+    /// Counts one completed operation; yields the loop every `interval`-th. Returns whether it yielded.
+    @discardableResult
+    func completed() async -> Bool {
+        guard count.wrappingAdd(1, ordering: .relaxed).newValue % Self.interval == 0 else { return false }
+        await Task.yield()
+        return true
+    }
+
+    /// The stream ran out of input or buffer space and waits for readiness: the count starts again.
+    func waited() {
+        count.store(0, ordering: .relaxed)
     }
 }

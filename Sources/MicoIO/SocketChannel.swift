@@ -193,7 +193,11 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
             let answer = state.withLock { state -> Result<Void, IOError>? in
                 arm(direction, waiter, &state)
             }
-            if let answer { continuation.resume(with: answer) }
+            if let answer {
+                continuation.resume(with: answer)
+            } else {
+                fairness.waited()
+            }
         }
     }
 

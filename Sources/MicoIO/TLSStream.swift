@@ -145,8 +145,11 @@ public final class TLSStream: ByteStream {
             case .done(let value): return value
             case .wantRead:
                 readsSocket = true
+                fairness.waited()
                 try await transport.waitUntilReadable(deadline: deadline)
-            case .wantWrite: try await transport.waitUntilWritable(deadline: deadline)
+            case .wantWrite:
+                fairness.waited()
+                try await transport.waitUntilWritable(deadline: deadline)
             case .failed(let error): throw error
             }
         }
