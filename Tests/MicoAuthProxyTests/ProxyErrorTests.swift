@@ -180,9 +180,7 @@ func reservePort(reusable: Bool) throws -> (descriptor: Int32, port: UInt16) {
     guard descriptor >= 0 else { throw TestFailure("socket: errno \(errno)") }
     var one: Int32 = 1
     if reusable { setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
+    var address = sockaddr_in.loopback()
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) { pointer in
         pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in

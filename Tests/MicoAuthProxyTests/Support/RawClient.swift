@@ -1,6 +1,7 @@
 import Dispatch
 import Glibc
 import MicoIO
+import MicoTestSupport
 
 /// A raw TCP client for what curl will not send: pipelined requests, malformed framing, an Expect handshake.
 struct RawClient {
@@ -19,10 +20,7 @@ struct RawClient {
     static func connect(port: UInt16, sending text: String) throws -> RawClient {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw IOError.fromErrno(errno, call: "socket") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        var address = sockaddr_in.loopback(port: port)
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))

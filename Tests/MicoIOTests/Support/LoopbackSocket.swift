@@ -1,6 +1,7 @@
 import Dispatch
 import Glibc
 import MicoIO
+import MicoTestSupport
 import Synchronization
 
 /// Test-only transport: a non-blocking TCP socket on 127.0.0.1 whose readiness waits are
@@ -161,16 +162,6 @@ final class LoopbackSocket: ReadinessWaiting, ByteStream {
         } else {
             wait.continuation.resume()
         }
-    }
-}
-
-extension sockaddr_in {
-    static func loopback(port: UInt16) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        return address
     }
 }
 
