@@ -50,7 +50,7 @@ struct HTTPReader: ~Copyable {
         idleDeadline: DispatchTime,
         headTimeout: Double
     ) async throws -> HeadOutcome<HTTPRequestHead> {
-        var headDeadline: DispatchTime? = buffer.readableBytes > 0 ? .now() + headTimeout : nil
+        var headDeadline: DispatchTime? = buffer.readableBytes > 0 ? .deadline(in: headTimeout) : nil
         while true {
             if buffer.readableBytes > 0 {
                 if let (head, framing, consumed) = try decoder.decode(buffer.readableView) {
@@ -67,7 +67,7 @@ struct HTTPReader: ~Copyable {
             } catch let error as IOError where error.kind == .timedOut && headDeadline == nil {
                 return .closedBeforeMessage
             }
-            if headDeadline == nil { headDeadline = .now() + headTimeout }
+            if headDeadline == nil { headDeadline = .deadline(in: headTimeout) }
         }
     }
 

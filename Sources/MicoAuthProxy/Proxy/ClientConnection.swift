@@ -39,7 +39,7 @@ struct ClientConnection {
             let outcome: HTTPReader.HeadOutcome<HTTPRequestHead>
             do {
                 outcome = try await reader.readRequestHead(
-                    &decoder, idleDeadline: .now() + limits.idleTimeout, headTimeout: limits.headTimeout)
+                    &decoder, idleDeadline: .deadline(in: limits.idleTimeout), headTimeout: limits.headTimeout)
             } catch let error as HTTPParseError {
                 // RFC 9112 §11.2: after a framing error the connection cannot be trusted; answer and close.
                 logger.info("refused malformed request", metadata: ["error": "\(error.code)"])

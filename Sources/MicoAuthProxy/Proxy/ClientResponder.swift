@@ -54,7 +54,7 @@ enum ClientResponder {
         head.serialize(into: &bytes)
         bytes += body
         do {
-            try await stream.write(bytes, deadline: .now() + writeTimeout)
+            try await stream.write(bytes, deadline: .deadline(in: writeTimeout))
             return true
         } catch {
             return false

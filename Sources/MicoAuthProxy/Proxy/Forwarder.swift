@@ -87,9 +87,9 @@ struct Forwarder: Sendable {
             do {
                 if body.consumed {
                     body.append(to: &head, framing: framing)
-                    try await connection.stream.write(head, deadline: .now() + timeouts.upstreamResponse)
+                    try await connection.stream.write(head, deadline: .deadline(in: timeouts.upstreamResponse))
                 } else {
-                    try await connection.stream.write(head, deadline: .now() + timeouts.upstreamResponse)
+                    try await connection.stream.write(head, deadline: .deadline(in: timeouts.upstreamResponse))
                 }
             } catch {
                 sendFailure = error
@@ -119,7 +119,7 @@ struct Forwarder: Sendable {
                 do {
                     response = try await upstreamReader.readResponseHead(
                         &responseDecoder, requestMethod: request.method,
-                        deadline: .now() + timeouts.upstreamResponse)
+                        deadline: .deadline(in: timeouts.upstreamResponse))
                 } catch {
                     failure = error
                 }
@@ -184,7 +184,7 @@ struct Forwarder: Sendable {
         connection: UpstreamConnection, for request: HTTPRequestHead, to clientStream: any ByteStream
     ) async -> RequestOutcome {
         let relay = clientResponse(for: response, framing: responseFraming, request: request)
-        let clientDeadline = { DispatchTime.now() + timeouts.client }
+        let clientDeadline = { DispatchTime.deadline(in: timeouts.client) }
         var outcome = RequestOutcome(keepOpen: false, status: response.status)
         var responseBody = HTTPBodyDecoder(framing: responseFraming)
         // The head leaves with the body bytes read along with it, or alone before the proxy waits for more.
@@ -205,7 +205,7 @@ struct Forwarder: Sendable {
                         return outcome
                     }
                     part = try await upstreamReader.readBodyPart(
-                        &responseBody, deadline: .now() + timeouts.upstreamResponse)
+                        &responseBody, deadline: .deadline(in: timeouts.upstreamResponse))
                 }
             } catch {
                 // Some of the response may have gone out: only a closed connection tells the client it is cut.
@@ -273,7 +273,7 @@ struct Forwarder: Sendable {
         if request.expectsContinue && request.version == .http1_1 && !client.hasBufferedBytes {
             // RFC 9110 §10.1.1: the proxy itself invites the body once it can forward it.
             do {
-                try await client.stream.write(Self.continueResponse, deadline: .now() + timeouts.client)
+                try await client.stream.write(Self.continueResponse, deadline: .deadline(in: timeouts.client))
             } catch {
                 return .clientFailed(error)
             }
@@ -285,7 +285,7 @@ struct Forwarder: Sendable {
         while true {
             let part: [UInt8]?
             do {
-                part = try await client.readBodyPart(&decoder, deadline: .now() + timeouts.client)
+                part = try await client.readBodyPart(&decoder, deadline: .deadline(in: timeouts.client))
             } catch {
                 return .clientFailed(error)
             }
@@ -293,7 +293,7 @@ struct Forwarder: Sendable {
                 copy.complete = true
                 if upstreamFailure == nil {
                     do {
-                        try await writer.finish(deadline: .now() + timeouts.upstreamResponse)
+                        try await writer.finish(deadline: .deadline(in: timeouts.upstreamResponse))
                     } catch {
                         upstreamFailure = error
                     }
@@ -310,7 +310,7 @@ struct Forwarder: Sendable {
                 continue
             }
             do {
-                try await writer.write(part, deadline: .now() + timeouts.upstreamResponse)
+                try await writer.write(part, deadline: .deadline(in: timeouts.upstreamResponse))
             } catch {
                 upstreamFailure = error
                 if !copy.isKeeping { return .upstreamFailed(error) }

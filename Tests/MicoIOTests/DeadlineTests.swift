@@ -1,0 +1,25 @@
+import Dispatch
+import MicoIO
+import Testing
+
+/// `DispatchTime.deadline(in:)` reads the coarse clock: on Dispatch's clock, at most a tick (a few ms) early.
+struct DeadlineTests {
+    @Test func isOnDispatchsClockAtMostATickEarly() {
+        let before = DispatchTime.now().uptimeNanoseconds
+        let deadline = DispatchTime.deadline(in: 2).uptimeNanoseconds
+        let after = DispatchTime.now().uptimeNanoseconds
+        #expect(deadline <= after + 2_000_000_000)
+        // Linux ticks at 100-1000 Hz: the coarse clock lags by at most 10 ms.
+        #expect(deadline + 10_000_000 >= before + 2_000_000_000)
+    }
+
+    @Test func farAwayOrNotANumberIsNever() {
+        #expect(DispatchTime.deadline(in: .infinity) == .distantFuture)
+        #expect(DispatchTime.deadline(in: .nan) == .distantFuture)
+        #expect(DispatchTime.deadline(in: 1e12) == .distantFuture)
+    }
+
+    @Test func aNegativeTimeoutIsNow() {
+        #expect(DispatchTime.deadline(in: -5) <= DispatchTime.now())
+    }
+}
