@@ -1,4 +1,5 @@
 import Logging
+import MicoHTTP
 
 /// The access log: one `info` line per finished request, through the daemon's logger.
 ///
@@ -22,9 +23,10 @@ public struct AccessLog: RequestObserver {
     }
 
     static func metadata(_ record: RequestRecord, includeQuery: Bool) -> Logger.Metadata {
+        let (path, query) = HTTPRequestHead.split(target: record.target)
         var metadata: Logger.Metadata = [
             "method": .string(record.method),
-            "path": .string(includeQuery && !record.query.isEmpty ? record.target : String(record.path)),
+            "path": .string(includeQuery && !query.isEmpty ? record.target : String(path)),
             "status": .stringConvertible(record.status),
             "bytes_in": .stringConvertible(record.bytesIn),
             "bytes_out": .stringConvertible(record.bytesOut),

@@ -77,8 +77,9 @@ final class ProxyMetrics: RequestObserver {
 
     func observe(_ record: RequestRecord) {
         // A scrape counts neither itself nor the scrapes before it.
-        guard !(record.target.hasPrefix("/-/") && (record.path == "/-/metrics" || record.path == "/-/status")) else {
-            return
+        if record.target.hasPrefix("/-/") {
+            let path = record.path
+            guard path != "/-/metrics" && path != "/-/status" else { return }
         }
         requestCounter(method: record.method, status: record.status).increment()
         requestDuration.record(max(0, record.durationSeconds))
