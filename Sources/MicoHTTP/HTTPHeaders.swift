@@ -16,8 +16,7 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         var lineEnd: Int { valueEnd + 2 }
     }
 
-    /// The fields' lines, in the order they were added. The line of a field removed or replaced stays here: only
-    /// `fields` says what is in the headers, and in what order.
+    /// The fields' lines, in order.
     private var lines: [UInt8]
     private var fields: [Field]
 
@@ -75,11 +74,6 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     static func appendLine(name: String, value: String, to bytes: inout [UInt8]) -> Field {
         let start = bytes.count
         Latin1.append(name, rule: .token, to: &bytes)
-        return appendValue(value, nameFrom: start, to: &bytes)
-    }
-
-    /// Ends the line whose name was just written from `start`: ": ", the value as `add` stores it, CRLF.
-    private static func appendValue(_ value: String, nameFrom start: Int, to bytes: inout [UInt8]) -> Field {
         let nameEnd = bytes.count
         bytes.append(ByteClass.colon)
         bytes.append(ByteClass.sp)
@@ -150,37 +144,6 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         }
         self.lines = lines
         self.fields = fields
-    }
-
-    /// Removes every field called `name`.
-    public mutating func remove(name: String) {
-        removeFields { Self.equalsIgnoringCase($0, name) }
-    }
-
-    /// Removes every field called `name`, then puts one with `value` where the first of them was, under that
-    /// field's spelling of the name (or at the end).
-    public mutating func replaceOrAdd(name: String, value: String) {
-        guard let index = firstIndex(named: name) else {
-            add(name: name, value: value)
-            return
-        }
-        let start = lines.count
-        let existing = fields[index]
-        lines.append(contentsOf: Array(lines[existing.start..<existing.nameEnd]))
-        fields[index] = Self.appendValue(value, nameFrom: start, to: &lines)
-        var i = index + 1
-        while let next = firstIndex(named: name, from: i) {
-            fields.remove(at: next)
-            i = next
-        }
-    }
-
-    /// Removes every field for which `shouldRemove(name)` is true, given the name's bytes.
-    mutating func removeFields(where shouldRemove: (UnsafeBufferPointer<UInt8>) -> Bool) {
-        let kept = lines.withUnsafeBufferPointer { lines in
-            fields.filter { !shouldRemove(UnsafeBufferPointer(rebasing: lines[$0.start..<$0.nameEnd])) }
-        }
-        if kept.count != fields.count { fields = kept }
     }
 
     /// Calls `body` with the name and value bytes of each field, in order.

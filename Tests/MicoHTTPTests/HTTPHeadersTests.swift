@@ -19,22 +19,6 @@ struct HTTPHeadersTests {
         #expect(Self.sample.map(\.value) == ["a", "x", "y", "1"])
     }
 
-    @Test func removesEveryFieldWithTheName() {
-        var headers = Self.sample
-        headers.remove(name: "Accept")
-        #expect(headers.map(\.name) == ["Host", "X-Id"])
-    }
-
-    @Test func replaceOrAddKeepsThePositionOfTheFirstAndDropsTheRest() {
-        var headers = Self.sample
-        headers.replaceOrAdd(name: "ACCEPT", value: "z")
-        #expect(headers.map(\.name) == ["Host", "Accept", "X-Id"])
-        #expect(headers["accept"] == ["z"])
-        headers.replaceOrAdd(name: "Authorization", value: "Bearer t")
-        #expect(headers.map(\.name).last == "Authorization")
-        #expect(headers.count == 4)
-    }
-
     @Test func addAppends() {
         var headers = HTTPHeaders()
         headers.add(name: "A", value: "1")
@@ -86,14 +70,6 @@ struct HTTPHeadersTests {
         #expect(headers.first("caf_") == "caf\u{E9}  ")
     }
 
-    @Test func serialisesInOrderAfterRemovalsAndReplacements() {
-        var headers = Self.sample
-        headers.remove(name: "accept")
-        headers.replaceOrAdd(name: "host", value: "b")
-        headers.add(name: "Z", value: "9")
-        #expect(serialized(headers) == "Host: b\r\nX-Id: 1\r\nZ: 9\r\n")
-    }
-
     @Test func aHeadWriterCopiesTheFieldsThatPassInOrderThenAddsItsOwn() {
         var writer = HTTPHeadWriter(method: "GET", target: "/a", version: .http1_1, capacity: 0)
         writer.add(name: "Via", value: "1.1 p")
@@ -103,13 +79,5 @@ struct HTTPHeadersTests {
             writer.finish()
                 == bytes("GET /a HTTP/1.1\r\nVia: 1.1 p\r\nHost: a\r\nX-Id: 1\r\nLast__: ") + [0xE9]
                 + bytes(" \r\n\r\n"))
-    }
-
-    /// The lines `headers` serialise to, each byte one scalar.
-    private func serialized(_ headers: HTTPHeaders) -> String {
-        var out: [UInt8] = []
-        HTTPResponseHead(status: 200, headers: headers).serialize(into: &out)
-        let lines = out.dropFirst("HTTP/1.1 200 \r\n".utf8.count).dropLast(2)
-        return String(lines.map { Character(Unicode.Scalar($0)) })
     }
 }
