@@ -42,15 +42,30 @@ public enum HTTPHeaderRules {
     /// the proxy writes its own framing. A field named in Connection is hop-by-hop whatever it is (even
     /// Authorization or Host), so the proxy must add its own fields after leaving these out.
     // RFC 9110 §7.6.1: a proxy removes Connection and the fields it lists before forwarding.
+    ///
+    /// Connection's `close` and `keep-alive` options are kept too (`isKeepAlive`): one walk over the tokens serves
+    /// both questions a proxy asks of a message.
     public struct HopByHopFields {
         /// The names Connection lists beyond the fixed ones (usually none: "keep-alive" is the common token).
         private var named: [[UInt8]] = []
+        private var close = false
+        private var keepAlive = false
 
         /// The hop-by-hop fields of `headers`.
         public init(of headers: HTTPHeaders) {
             forEachConnectionToken(headers) { token in
+                if ASCII.equalsIgnoringCase(token, "close") { close = true }
+                if ASCII.equalsIgnoringCase(token, "keep-alive") { keepAlive = true }
                 if !Self.isFixed(token) { named.append(Array(token)) }
             }
+        }
+
+        /// Whether the sender keeps the connection open after this message, sent in `version`.
+        // RFC 9112 §9.3: "close" ends the connection; HTTP/1.1 persists by default, HTTP/1.0 only with "keep-alive".
+        public func isKeepAlive(version: HTTPVersion) -> Bool {
+            if close { return false }
+            if version == .http1_1 { return true }
+            return version == .http1_0 && keepAlive
         }
 
         /// Whether the field called `name` is hop-by-hop or framing.
@@ -72,16 +87,7 @@ public enum HTTPHeaderRules {
         }
     }
 
-    // RFC 9112 §9.3: "close" ends the connection; HTTP/1.1 persists by default, HTTP/1.0 only with "keep-alive".
     static func isKeepAlive(version: HTTPVersion, headers: HTTPHeaders) -> Bool {
-        var close = false
-        var keepAlive = false
-        forEachConnectionToken(headers) { token in
-            if ASCII.equalsIgnoringCase(token, "close") { close = true }
-            if ASCII.equalsIgnoringCase(token, "keep-alive") { keepAlive = true }
-        }
-        if close { return false }
-        if version == .http1_1 { return true }
-        return version == .http1_0 && keepAlive
+        HopByHopFields(of: headers).isKeepAlive(version: version)
     }
 }

@@ -68,6 +68,9 @@ struct Forwarder: Sendable {
         token: inout AccessToken, replayedAfter401: inout Bool, retriedStale: inout Bool
     ) async -> RequestOutcome {
         let clientStream = client.stream
+        // Connection's options and the fields it names, for the upstream head and for keeping the client's
+        // connection, found once for every attempt.
+        let requestHopByHop = HTTPHeaderRules.HopByHopFields(of: request.headers)
 
         while true {
             let connection: UpstreamConnection
@@ -83,7 +86,7 @@ struct Forwarder: Sendable {
             // Send the head and the body (streamed from the client the first time, from the copy after that).
             let sentAt = ContinuousClock.now
             var sendFailure: (any Error)?
-            var head = upstreamHead(for: request, framing: framing, token: token)
+            var head = upstreamHead(for: request, framing: framing, token: token, hopByHop: requestHopByHop)
             do {
                 if body.consumed {
                     body.append(to: &head, framing: framing)
@@ -171,7 +174,7 @@ struct Forwarder: Sendable {
             }
             var outcome = await relay(
                 responseHead, framing: responseFraming, from: &upstreamReader, connection: connection,
-                for: request, to: clientStream)
+                for: request, keepAlive: requestHopByHop.isKeepAlive(version: request.version), to: clientStream)
             outcome.upstreamSeconds = sentAt.seconds(to: respondedAt)
             return outcome
         }
@@ -181,9 +184,11 @@ struct Forwarder: Sendable {
     /// stays open.
     private func relay(
         _ response: HTTPResponseHead, framing responseFraming: HTTPBodyFraming, from upstreamReader: inout HTTPReader,
-        connection: UpstreamConnection, for request: HTTPRequestHead, to clientStream: any ByteStream
+        connection: UpstreamConnection, for request: HTTPRequestHead, keepAlive requestKeepAlive: Bool,
+        to clientStream: any ByteStream
     ) async -> RequestOutcome {
-        let relay = clientResponse(for: response, framing: responseFraming, request: request)
+        let relay = clientResponse(
+            for: response, framing: responseFraming, request: request, requestKeepAlive: requestKeepAlive)
         let clientDeadline = { DispatchTime.deadline(in: timeouts.client) }
         var outcome = RequestOutcome(keepOpen: false, status: response.status)
         var responseBody = HTTPBodyDecoder(framing: responseFraming)
@@ -227,7 +232,8 @@ struct Forwarder: Sendable {
             }
         }
         pool.finish(
-            connection, response: response, framing: responseFraming, strayBytes: upstreamReader.hasBufferedBytes)
+            connection, upstreamKeepsAlive: relay.upstreamKeepsAlive, framing: responseFraming,
+            strayBytes: upstreamReader.hasBufferedBytes)
         outcome.keepOpen = relay.keepAlive
         return outcome
     }
@@ -321,7 +327,11 @@ struct Forwarder: Sendable {
     /// The head sent upstream: the proxy's `Host`, then the client's fields but the hop-by-hop ones (RFC 9110
     /// §7.6.1: named in `Connection` or not, so a client that names `Authorization` there cannot strip the token)
     /// and the client's own credentials; then the bearer token and the proxy's own framing.
-    func upstreamHead(for request: HTTPRequestHead, framing: HTTPBodyFraming, token: AccessToken) -> [UInt8] {
+    /// `hopByHop`: the request's.
+    func upstreamHead(
+        for request: HTTPRequestHead, framing: HTTPBodyFraming, token: AccessToken,
+        hopByHop: HTTPHeaderRules.HopByHopFields
+    ) -> [UInt8] {
         let token = token.authorizationHeaderValue
         // The target goes byte for byte: no decoding, no normalising.
         var head = HTTPHeadWriter(
@@ -329,7 +339,6 @@ struct Forwarder: Sendable {
             capacity: request.method.utf8.count + request.target.utf8.count + upstreamAuthority.utf8.count
                 + token.utf8.count + request.headers.serializedCount + 128)
         head.add(name: "Host", value: upstreamAuthority)
-        let hopByHop = HTTPHeaderRules.HopByHopFields(of: request.headers)
         head.copyFields(of: request.headers) { name in
             !hopByHop.contains(name) && !ASCII.equalsIgnoringCase(name, "host")
                 && !ASCII.equalsIgnoringCase(name, "authorization")
@@ -366,10 +375,11 @@ struct Forwarder: Sendable {
     }
 
     /// The head relayed to the client: the upstream's fields but the hop-by-hop and CORS ones, then the proxy's
-    /// own framing for the client's HTTP version.
+    /// own framing for the client's HTTP version. `requestKeepAlive`: the request's `isKeepAlive`. Also says
+    /// whether the upstream keeps its connection (the response's `isKeepAlive`).
     func clientResponse(
-        for response: HTTPResponseHead, framing: HTTPBodyFraming, request: HTTPRequestHead
-    ) -> (head: [UInt8], encoding: HTTPBodyWriter.Encoding, keepAlive: Bool) {
+        for response: HTTPResponseHead, framing: HTTPBodyFraming, request: HTTPRequestHead, requestKeepAlive: Bool
+    ) -> (head: [UInt8], encoding: HTTPBodyWriter.Encoding, keepAlive: Bool, upstreamKeepsAlive: Bool) {
         var head = HTTPHeadWriter(
             version: .http1_1, status: response.status, reason: response.reason,
             capacity: response.reason.utf8.count + response.headers.serializedCount + 128)
@@ -398,12 +408,12 @@ struct Forwarder: Sendable {
             }
         }
         head.add(name: "Via", value: Self.via(response.version))
-        let keepAlive = request.isKeepAlive && !closeAfter
+        let keepAlive = requestKeepAlive && !closeAfter
         if !keepAlive {
             head.add(name: "Connection", value: "close")
         } else if request.version == .http1_0 {
             head.add(name: "Connection", value: "keep-alive")
         }
-        return (head.finish(), encoding, keepAlive)
+        return (head.finish(), encoding, keepAlive, hopByHop.isKeepAlive(version: response.version))
     }
 }

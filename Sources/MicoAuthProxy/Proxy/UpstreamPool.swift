@@ -89,10 +89,10 @@ final class UpstreamPool: Sendable {
 
     /// Ends an exchange: the connection goes back to the pool only when the response ended by its own framing
     /// (not by a close), the upstream did not ask to close, and no stray bytes followed it; otherwise it is closed.
-    func finish(
-        _ connection: UpstreamConnection, response: HTTPResponseHead, framing: HTTPBodyFraming, strayBytes: Bool
-    ) {
-        if response.isKeepAlive && framing != .untilClose && !strayBytes {
+    /// `upstreamKeepsAlive`: the response's `isKeepAlive`.
+    func finish(_ connection: UpstreamConnection, upstreamKeepsAlive: Bool, framing: HTTPBodyFraming, strayBytes: Bool)
+    {
+        if upstreamKeepsAlive && framing != .untilClose && !strayBytes {
             release(connection)
         } else {
             connection.close()

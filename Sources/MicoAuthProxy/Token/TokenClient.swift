@@ -41,7 +41,9 @@ struct TokenClient: TokenFetching {
             var bodyDecoder = HTTPBodyDecoder(framing: framing)
             let responseBody = try await reader.readWholeBody(
                 &bodyDecoder, limit: Self.maxResponseBytes, deadline: deadline)
-            pool.finish(connection, response: response, framing: framing, strayBytes: reader.hasBufferedBytes)
+            pool.finish(
+                connection, upstreamKeepsAlive: response.isKeepAlive, framing: framing,
+                strayBytes: reader.hasBufferedBytes)
             do {
                 return try TokenEndpointProtocol.parseResponse(status: response.status, body: responseBody)
             } catch {
