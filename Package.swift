@@ -60,7 +60,8 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
-        // Linux calls Swift cannot import (variadic prctl, accept4, SO_PEERCRED's struct ucred).
+        // Linux calls Swift cannot import (variadic prctl, accept4, SO_PEERCRED's struct ucred), and a thread-local
+        // read buffer (C `__thread`).
         .target(name: "CMicoSystem"),
         // Pure HTTP/1.1 framing: bytes in, heads and body events out. No I/O, no clocks.
         .target(name: "MicoHTTP", swiftSettings: swiftSettings),
