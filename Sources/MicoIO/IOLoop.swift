@@ -178,10 +178,11 @@ public final class IOLoop: TaskExecutor, Sendable {
         registrations.withLock { _ = $0.removeValue(forKey: token) }
     }
 
-    /// Delivers a batch of events (on `queue`).
-    fileprivate func deliver(_ events: UnsafeBufferPointer<epoll_event>) {
-        var channels: [(SocketChannel, UInt32)] = []
-        channels.reserveCapacity(events.count)
+    /// Delivers a batch of events (on `queue`). `channels` is scratch space, empty on entry and on return, kept by the
+    /// caller so that a batch allocates nothing.
+    fileprivate func deliver(
+        _ events: UnsafeBufferPointer<epoll_event>, using channels: inout [(SocketChannel, UInt32)]
+    ) {
         registrations.withLock { registrations in
             for event in events {
                 if event.data.u64 == Self.wakeToken {
@@ -201,12 +202,13 @@ public final class IOLoop: TaskExecutor, Sendable {
                 output: events & (hangUp | EPOLLOUT.rawValue) != 0,
                 ended: events & (hangUp | EPOLLRDHUP.rawValue) != 0)
         }
+        channels.removeAll(keepingCapacity: true)
     }
 }
 
 /// Runs a loop's drains (see ``IOLoop``).
-// @unchecked Sendable: `events` (the buffer epoll_wait fills), `spare` and `source` are touched only on the loop's
-// serial queue (`source` is set in `start`, before the source is resumed).
+// @unchecked Sendable: `events` (the buffer epoll_wait fills), `spare`, `ready` and `source` are touched only on the
+// loop's serial queue (`source` is set in `start`, before the source is resumed).
 private final class Drainer: @unchecked Sendable {
     private static let batch = 128
     /// Rounds in one go before other work on the queue (the sockets' timers) gets a turn.
@@ -217,9 +219,12 @@ private final class Drainer: @unchecked Sendable {
     private var source: (any DispatchSourceRead)?
     private let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: Drainer.batch)
     private var spare: [UnownedJob] = []
+    /// The channels of a batch of events, between taking them under the registrations lock and waking their waiters.
+    private var ready: [(SocketChannel, UInt32)] = []
 
     init(epollDescriptor: Int32) {
         self.epollDescriptor = epollDescriptor
+        ready.reserveCapacity(Drainer.batch)
     }
 
     /// The loops live as long as the process; so does their drainer.
@@ -272,7 +277,7 @@ private final class Drainer: @unchecked Sendable {
             timeout = 0
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { return delivered }
-            loop.deliver(UnsafeBufferPointer(rebasing: events[0..<Int(count)]))
+            loop.deliver(UnsafeBufferPointer(rebasing: events[0..<Int(count)]), using: &ready)
             delivered += Int(count)
             guard count == Drainer.batch else { return delivered }
         }
