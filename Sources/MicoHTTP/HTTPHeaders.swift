@@ -85,62 +85,50 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     }
 
     /// The fields a decoder found in `p`, in order, each given by the ranges of its checked name and trimmed value
-    /// in `p` (`start..<nameEnd`, the colon at `nameEnd`, the value ending at `valueEnd`). Their lines are copied
-    /// once: runs of adjacent lines already in stored form (`name: value` CRLF, as servers write them) at once.
-    init(decoded found: consuming [Field], in p: UnsafeBufferPointer<UInt8>) {
-        var fields = found
-        // A stored line is at most a byte longer than the name and value on the wire: ": " where the colon may
-        // have had no SP after it, and CRLF.
-        var capacity = 0
-        for field in fields { capacity += field.valueEnd - field.start + 3 }
-        // Where each value starts in `p`, and whether its line is stored as it is.
+    /// counted from `base` (`base + start..<base + nameEnd`, the colon at `base + nameEnd`, the value ending at
+    /// `base + valueEnd`). Their lines are copied once. In the usual head every line is already in stored form
+    /// (`name: value` CRLF, as servers write them) and the first starts at `base`: then the lines are one copy and
+    /// `found` is kept as it is, without a field rewritten (or the array copied to be rewritten).
+    init(decoded found: [Field], in p: UnsafeBufferPointer<UInt8>, base: Int) {
+        // Where a value starts in `p`, and whether its line is stored as it is.
         func valueStart(_ field: Field) -> (Int, storedForm: Bool) {
-            var start = field.nameEnd + 1
-            while start < field.valueEnd && ByteClass.isWhitespace(p[start]) { start += 1 }
-            return (
-                start,
-                start == field.nameEnd + 2 && p[field.nameEnd + 1] == ByteClass.sp && p[field.valueEnd] == ByteClass.cr
-            )
+            let colon = base + field.nameEnd
+            let valueEnd = base + field.valueEnd
+            var start = colon + 1
+            while start < valueEnd && ByteClass.isWhitespace(p[start]) { start += 1 }
+            return (start, start == colon + 2 && p[colon + 1] == ByteClass.sp && p[valueEnd] == ByteClass.cr)
         }
-        let lines = [UInt8](unsafeUninitializedCapacity: capacity) { out, count in
-            var index = 0
-            while index < fields.count {
-                let first = fields[index]
-                let (firstValue, storedForm) = valueStart(first)
-                guard storedForm else {
-                    // Written out: name, ": ", the value without the whitespace around it, CRLF.
-                    let nameCount = first.nameEnd - first.start
-                    let valueCount = first.valueEnd - firstValue
-                    _ = out[count...].initialize(fromContentsOf: p[first.start..<first.nameEnd])
-                    out[count + nameCount] = ByteClass.colon
-                    out[count + nameCount + 1] = ByteClass.sp
-                    _ = out[(count + nameCount + 2)...].initialize(fromContentsOf: p[firstValue..<first.valueEnd])
-                    out[count + nameCount + 2 + valueCount] = ByteClass.cr
-                    out[count + nameCount + 3 + valueCount] = ByteClass.lf
-                    fields[index] = Field(
-                        start: count, nameEnd: count + nameCount, valueEnd: count + nameCount + 2 + valueCount)
-                    count += nameCount + valueCount + 4
-                    index += 1
-                    continue
-                }
-                var end = index + 1
-                while end < fields.count && fields[end].start == fields[end - 1].lineEnd
-                    && valueStart(fields[end]).storedForm
-                {
-                    end += 1
-                }
-                let runStart = first.start
-                let runEnd = fields[end - 1].lineEnd
-                _ = out[count...].initialize(fromContentsOf: p[runStart..<runEnd])
-                let offset = count - runStart
-                for k in index..<end {
-                    fields[k] = Field(
-                        start: fields[k].start + offset, nameEnd: fields[k].nameEnd + offset,
-                        valueEnd: fields[k].valueEnd + offset)
-                }
-                count += runEnd - runStart
-                index = end
+        var end = 0
+        for field in found {
+            guard field.start == end, valueStart(field).storedForm else {
+                end = -1
+                break
             }
+            end = field.lineEnd
+        }
+        if end >= 0 {
+            lines = Array(UnsafeBufferPointer(rebasing: p[base..<base + end]))
+            fields = found
+            return
+        }
+        // Some line is written out: name, ": ", the value without the whitespace around it, CRLF.
+        var lines: [UInt8] = []
+        // A stored line is at most a byte longer than the name and value on the wire (the colon may have had no SP
+        // after it), plus CRLF.
+        lines.reserveCapacity(found.reduce(0) { $0 + $1.valueEnd - $1.start + 3 })
+        var fields: [Field] = []
+        fields.reserveCapacity(found.count)
+        for field in found {
+            let start = lines.count
+            lines.append(contentsOf: UnsafeBufferPointer(rebasing: p[base + field.start..<base + field.nameEnd]))
+            let nameEnd = lines.count
+            lines.append(ByteClass.colon)
+            lines.append(ByteClass.sp)
+            lines.append(contentsOf: UnsafeBufferPointer(rebasing: p[valueStart(field).0..<base + field.valueEnd]))
+            let valueEnd = lines.count
+            lines.append(ByteClass.cr)
+            lines.append(ByteClass.lf)
+            fields.append(Field(start: start, nameEnd: nameEnd, valueEnd: valueEnd))
         }
         self.lines = lines
         self.fields = fields

@@ -7,8 +7,10 @@ public struct HTTPRequestHeadDecoder: Sendable {
     private let limits: HTTPParserLimits
     private var scanner: HeadScanner
     private var requestLine: (method: String, target: String, version: HTTPVersion)?
-    /// The fields found so far: where their names and values lie in the bytes handed to `decode`.
+    /// The fields found so far: where their names and values lie in the bytes handed to `decode`, counted from
+    /// `fieldsBase`, where the line after the start line begins.
     private var fields: [HTTPHeaders.Field] = []
+    private var fieldsBase = 0
 
     /// A decoder enforcing `limits`.
     public init(limits: HTTPParserLimits = .init()) {
@@ -44,16 +46,17 @@ public struct HTTPRequestHeadDecoder: Sendable {
         while let line = try scanner.nextLine(p) {
             guard let requestLine else {
                 requestLine = try Self.requestLine(p, line)
+                fieldsBase = scanner.scanned
                 fields.reserveCapacity(16)  // A typical head's, without growing.
                 continue
             }
             if !line.isEmpty {
-                try HeadSyntax.addField(p, line, to: &fields)
+                try HeadSyntax.addField(p, line, base: fieldsBase, to: &fields)
                 continue
             }
             var found: [HTTPHeaders.Field] = []
             swap(&found, &fields)  // The decoder lets go of the array, so the headers take it without a copy.
-            let headers = HTTPHeaders(decoded: found, in: p)
+            let headers = HTTPHeaders(decoded: found, in: p, base: fieldsBase)
             try Self.checkHost(headers, version: requestLine.version)
             let head = HTTPRequestHead(
                 method: requestLine.method, target: requestLine.target, version: requestLine.version,

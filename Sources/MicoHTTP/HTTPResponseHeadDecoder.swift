@@ -6,8 +6,10 @@ public struct HTTPResponseHeadDecoder: Sendable {
     private let limits: HTTPParserLimits
     private var scanner: HeadScanner
     private var statusLine: (version: HTTPVersion, status: Int, reason: String)?
-    /// The fields found so far: where their names and values lie in the bytes handed to `decode`.
+    /// The fields found so far: where their names and values lie in the bytes handed to `decode`, counted from
+    /// `fieldsBase`, where the line after the start line begins.
     private var fields: [HTTPHeaders.Field] = []
+    private var fieldsBase = 0
 
     /// A decoder enforcing `limits`; `maxRequestLineBytes` bounds the status line.
     public init(limits: HTTPParserLimits = .init()) {
@@ -50,16 +52,17 @@ public struct HTTPResponseHeadDecoder: Sendable {
         while let line = try scanner.nextLine(p) {
             guard let statusLine else {
                 statusLine = try Self.statusLine(p, line)
+                fieldsBase = scanner.scanned
                 fields.reserveCapacity(16)  // A typical head's, without growing.
                 continue
             }
             if !line.isEmpty {
-                try HeadSyntax.addField(p, line, to: &fields)
+                try HeadSyntax.addField(p, line, base: fieldsBase, to: &fields)
                 continue
             }
             var found: [HTTPHeaders.Field] = []
             swap(&found, &fields)  // The decoder lets go of the array, so the headers take it without a copy.
-            let headers = HTTPHeaders(decoded: found, in: p)
+            let headers = HTTPHeaders(decoded: found, in: p, base: fieldsBase)
             let head = HTTPResponseHead(
                 version: statusLine.version, status: statusLine.status, reason: statusLine.reason, headers: headers)
             let consumed = scanner.scanned

@@ -113,12 +113,15 @@ enum HeadSyntax {
         return (start..<i, valueStart..<valueEnd)
     }
 
-    /// Checks the field line `line` of `p` and appends where its name and value lie to `fields`.
-    static func addField(_ p: UnsafeBufferPointer<UInt8>, _ line: Range<Int>, to fields: inout [HTTPHeaders.Field])
-        throws(HTTPParseError)
-    {
+    /// Checks the field line `line` of `p` and appends where its name and value lie, counted from `base`, to `fields`
+    /// (see `HTTPHeaders.init(decoded:in:base:)`).
+    static func addField(
+        _ p: UnsafeBufferPointer<UInt8>, _ line: Range<Int>, base: Int, to fields: inout [HTTPHeaders.Field]
+    ) throws(HTTPParseError) {
         let (name, value) = try fieldLine(p, line)
-        fields.append(HTTPHeaders.Field(start: name.lowerBound, nameEnd: name.upperBound, valueEnd: value.upperBound))
+        fields.append(
+            HTTPHeaders.Field(
+                start: name.lowerBound - base, nameEnd: name.upperBound - base, valueEnd: value.upperBound - base))
     }
 
     /// Parses `HTTP/DIGIT.DIGIT` (RFC 9112 §2.3; the name is case-sensitive). Only 1.0 and 1.1 are returned.

@@ -80,4 +80,36 @@ struct HTTPHeadersTests {
                 == bytes("GET /a HTTP/1.1\r\nVia: 1.1 p\r\nHost: a\r\nX-Id: 1\r\nLast__: ") + [0xE9]
                 + bytes(" \r\n\r\n"))
     }
+
+    /// The fields of `head`'s request, decoded, as a head writer copies them.
+    private static func decodedFields(_ head: String) throws -> (HTTPHeaders, [UInt8]) {
+        var decoder = HTTPRequestHeadDecoder()
+        let decoded = try #require(try decoder.decode(ArraySlice(bytes(head))))
+        var writer = HTTPHeadWriter(method: "GET", target: "/", version: .http1_1, capacity: 0)
+        writer.copyFields(of: decoded.head.headers)
+        return (decoded.head.headers, writer.finish())
+    }
+
+    @Test func decodedLinesInStoredFormAreKeptAsTheyCame() throws {
+        // Leading empty lines: the fields do not start at the first byte handed to the decoder.
+        let (headers, written) = try Self.decodedFields(
+            "\r\n\r\nGET /x HTTP/1.1\r\nHost: a\r\nX-Id: 1\r\nAccept: */*\r\n\r\n")
+        #expect(headers.map(\.name) == ["Host", "X-Id", "Accept"])
+        #expect(headers.map(\.value) == ["a", "1", "*/*"])
+        #expect(written == bytes("GET / HTTP/1.1\r\nHost: a\r\nX-Id: 1\r\nAccept: */*\r\n\r\n"))
+    }
+
+    @Test func decodedLinesInOtherFormsAreStoredAsNameColonSpaceValue() throws {
+        let (headers, written) = try Self.decodedFields(
+            "GET /x HTTP/1.1\r\nHost: a\r\nA:1\r\nB:\t 2 \t\r\nC: 3\r\nD:  4\r\nE:\r\nF: \r\n\r\n")
+        #expect(headers.map(\.name) == ["Host", "A", "B", "C", "D", "E", "F"])
+        #expect(headers.map(\.value) == ["a", "1", "2", "3", "4", "", ""])
+        #expect(headers.first("b") == "2")
+        #expect(
+            written
+                == bytes("GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: \r\nF: \r\n\r\n"))
+        #expect(
+            headers
+                == HTTPHeaders([("Host", "a"), ("A", "1"), ("B", "2"), ("C", "3"), ("D", "4"), ("E", ""), ("F", "")]))
+    }
 }
