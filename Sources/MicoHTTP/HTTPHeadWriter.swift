@@ -47,10 +47,60 @@ public struct HTTPHeadWriter: ~Copyable {
         HTTPHeaders.appendLine(name: name, value: value, to: &bytes)
     }
 
+    /// Adds a field line made beforehand.
+    public mutating func add(_ line: HTTPFieldLine) {
+        bytes.append(contentsOf: line.bytes)
+    }
+
+    /// Adds `Content-Length: length` CRLF.
+    public mutating func add(contentLength length: UInt64) {
+        bytes.append(contentsOf: HTTPFieldLine.contentLengthPrefix)
+        // At most 20 decimal digits, written from the last into 24 bytes on the stack.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var index = buffer.count
+            var rest = length
+            repeat {
+                index -= 1
+                buffer[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            } while rest > 0
+            bytes.append(contentsOf: buffer[index...])
+        }
+        bytes.append(ByteClass.cr)
+        bytes.append(ByteClass.lf)
+    }
+
     /// Ends the head with the empty line and returns its bytes.
     public consuming func finish() -> [UInt8] {
         bytes.append(ByteClass.cr)
         bytes.append(ByteClass.lf)
         return bytes
     }
+}
+
+/// One field line, `name: value` CRLF, made once and then added to many heads (a proxy's own `Host`, `Via` or
+/// `Authorization`): the bytes a name or value may not hold are replaced as `HTTPHeaders.add` replaces them, once.
+///
+/// Its description names the field only: a line may carry a credential.
+public struct HTTPFieldLine: Sendable, Hashable, CustomStringConvertible {
+    let bytes: [UInt8]
+    private let nameCount: Int
+
+    public init(name: String, value: String) {
+        var bytes: [UInt8] = []
+        let field = HTTPHeaders.appendLine(name: name, value: value, to: &bytes)
+        self.bytes = bytes
+        nameCount = field.nameEnd
+    }
+
+    /// The line as written, CRLF included.
+    public var wireBytes: [UInt8] { bytes }
+
+    /// `Name: …`, without the value.
+    public var description: String {
+        bytes.withUnsafeBufferPointer { Latin1.string(UnsafeBufferPointer(rebasing: $0[0..<nameCount])) } + ": …"
+    }
+
+    static let contentLengthPrefix: [UInt8] = Array("Content-Length: ".utf8)
 }

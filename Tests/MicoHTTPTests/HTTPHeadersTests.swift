@@ -112,4 +112,23 @@ struct HTTPHeadersTests {
             headers
                 == HTTPHeaders([("Host", "a"), ("A", "1"), ("B", "2"), ("C", "3"), ("D", "4"), ("E", ""), ("F", "")]))
     }
+
+    @Test func aFieldLineIsMadeOnceWithTheSameReplacementsAndWritten() {
+        let line = HTTPFieldLine(name: "Authorization", value: "Bearer abc\r\nX: y")
+        #expect(line.wireBytes == bytes("Authorization: Bearer abc  X: y\r\n"))
+        #expect(
+            HTTPFieldLine(name: "Bad Name", value: "\u{E9}").wireBytes == bytes("Bad_Name: ") + [0xE9] + bytes("\r\n"))
+        // Its description never shows the value, which may be a credential.
+        #expect("\(line)" == "Authorization: …")
+        var writer = HTTPHeadWriter(version: .http1_1, status: 200, reason: "OK", capacity: 0)
+        writer.add(line)
+        writer.add(contentLength: 0)
+        writer.add(contentLength: 1_234_567)
+        writer.add(contentLength: .max)
+        #expect(
+            writer.finish()
+                == bytes(
+                    "HTTP/1.1 200 OK\r\nAuthorization: Bearer abc  X: y\r\nContent-Length: 0\r\n"
+                        + "Content-Length: 1234567\r\nContent-Length: 18446744073709551615\r\n\r\n"))
+    }
 }

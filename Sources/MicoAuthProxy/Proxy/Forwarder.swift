@@ -19,8 +19,8 @@ struct Forwarder: Sendable {
     }
 
     let pool: UpstreamPool
-    /// `Host` for upstream requests (RFC 9110 §7.2).
-    let upstreamAuthority: String
+    /// The `Host` line of upstream requests (RFC 9110 §7.2): the upstream's authority.
+    let host: HTTPFieldLine
     let tokens: TokenCache
     let timeouts: Timeouts
     let logger: Logger
@@ -32,6 +32,24 @@ struct Forwarder: Sendable {
     var statistics = ForwardingStatistics()
 
     private static let continueResponse = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
+    /// The proxy's own field lines, made once.
+    private enum Lines {
+        static let chunked = HTTPFieldLine(name: "Transfer-Encoding", value: "chunked")
+        static let close = HTTPFieldLine(name: "Connection", value: "close")
+        static let keepAlive = HTTPFieldLine(name: "Connection", value: "keep-alive")
+        static let via1_1 = HTTPFieldLine(name: "Via", value: Forwarder.via(.http1_1))
+        static let via1_0 = HTTPFieldLine(name: "Via", value: Forwarder.via(.http1_0))
+
+        /// The `Via` line for a message received in `version`.
+        static func via(for version: HTTPVersion) -> HTTPFieldLine {
+            switch version {
+            case .http1_1: via1_1
+            case .http1_0: via1_0
+            default: HTTPFieldLine(name: "Via", value: Forwarder.via(version))
+            }
+        }
+    }
 
     /// Forwards `request` whose head was just read from `client`; returns whether the client connection stays open.
     ///
@@ -332,29 +350,29 @@ struct Forwarder: Sendable {
         for request: HTTPRequestHead, framing: HTTPBodyFraming, token: AccessToken,
         hopByHop: HTTPHeaderRules.HopByHopFields
     ) -> [UInt8] {
-        let token = token.authorizationHeaderValue
+        let authorization = token.authorizationField
         // The target goes byte for byte: no decoding, no normalising.
         var head = HTTPHeadWriter(
             method: request.method, target: request.target, version: .http1_1,
-            capacity: request.method.utf8.count + request.target.utf8.count + upstreamAuthority.utf8.count
-                + token.utf8.count + request.headers.serializedCount + 128)
-        head.add(name: "Host", value: upstreamAuthority)
+            capacity: request.method.utf8.count + request.target.utf8.count + host.wireBytes.count
+                + authorization.wireBytes.count + request.headers.serializedCount + 96)
+        head.add(host)
         head.copyFields(of: request.headers) { name in
             !hopByHop.contains(name) && !ASCII.equalsIgnoringCase(name, "host")
                 && !ASCII.equalsIgnoringCase(name, "authorization")
                 && !ASCII.equalsIgnoringCase(name, "proxy-authorization") && !ASCII.equalsIgnoringCase(name, "expect")
         }
-        head.add(name: "Authorization", value: token)
-        head.add(name: "Via", value: Self.via(request.version))
+        head.add(authorization)
+        head.add(Lines.via(for: request.version))
         switch framing {
         case .contentLength(let length):
-            head.add(name: "Content-Length", value: String(length))
+            head.add(contentLength: length)
         case .chunked, .untilClose:
-            head.add(name: "Transfer-Encoding", value: "chunked")
+            head.add(Lines.chunked)
         case .none:
             // RFC 9110 §8.6: a request whose method defines a body says its length even when empty.
             if ["POST", "PUT", "PATCH"].contains(request.method) {
-                head.add(name: "Content-Length", value: "0")
+                head.add(contentLength: 0)
             }
         }
         return head.finish()
@@ -395,24 +413,24 @@ struct Forwarder: Sendable {
             // HEAD and 304 keep the length of the representation (RFC 9110 §8.6).
             let lengths = response.headers["Content-Length"]
             if lengths.count == 1, let length = UInt64(lengths[0]), request.method == "HEAD" || response.status == 304 {
-                head.add(name: "Content-Length", value: String(length))
+                head.add(contentLength: length)
             }
         case .contentLength(let length):
-            head.add(name: "Content-Length", value: String(length))
+            head.add(contentLength: length)
         case .chunked, .untilClose:
             if request.version == .http1_1 {
-                head.add(name: "Transfer-Encoding", value: "chunked")
+                head.add(Lines.chunked)
                 encoding = .chunked
             } else {
                 closeAfter = true  // HTTP/1.0 has no chunked coding: the end of the body is the close.
             }
         }
-        head.add(name: "Via", value: Self.via(response.version))
+        head.add(Lines.via(for: response.version))
         let keepAlive = requestKeepAlive && !closeAfter
         if !keepAlive {
-            head.add(name: "Connection", value: "close")
+            head.add(Lines.close)
         } else if request.version == .http1_0 {
-            head.add(name: "Connection", value: "keep-alive")
+            head.add(Lines.keepAlive)
         }
         return (head.finish(), encoding, keepAlive, hopByHop.isKeepAlive(version: response.version))
     }

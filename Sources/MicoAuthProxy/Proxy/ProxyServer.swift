@@ -86,7 +86,8 @@ public final class ProxyServer: Sendable {
             parser: parser, headTimeout: configuration.requestHeaderTimeoutSeconds,
             idleTimeout: configuration.clientIdleTimeoutSeconds, bodyTimeout: configuration.clientBodyTimeoutSeconds)
         forwarder = Forwarder(
-            pool: upstreamPool, upstreamAuthority: configuration.upstream.authority, tokens: tokens,
+            pool: upstreamPool, host: HTTPFieldLine(name: "Host", value: configuration.upstream.authority),
+            tokens: tokens,
             timeouts: .init(
                 tokenWait: configuration.tokenWaitSeconds,
                 upstreamResponse: configuration.upstreamResponseTimeoutSeconds,

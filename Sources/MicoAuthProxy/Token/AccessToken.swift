@@ -1,3 +1,5 @@
+import MicoHTTP
+
 /// An access token held by the cache, with when it was obtained and when it expires on the ``BootClock``.
 ///
 /// `description`, `debugDescription` and reflection are redacted, so a token interpolated into a log
@@ -11,15 +13,17 @@ public struct AccessToken: Sendable, Hashable, CustomStringConvertible, CustomDe
     public let obtainedAt: Double
     /// Boot-clock second at which the token stops being valid.
     public let expiresAt: Double
-    /// The `Authorization` header value: `Bearer <token>` (RFC 6750 §2.1); made once, sent with every request.
-    public let authorizationHeaderValue: String
+    /// The `Authorization` header value: `Bearer <token>` (RFC 6750 §2.1).
+    public var authorizationHeaderValue: String { "Bearer " + value }
+    /// The `Authorization` field line; made once, sent with every request.
+    public let authorizationField: HTTPFieldLine
 
     /// Makes a token valid from `obtainedAt` until `expiresAt` (boot-clock seconds).
     public init(value: String, obtainedAt: Double, expiresAt: Double) {
         self.value = value
         self.obtainedAt = obtainedAt
         self.expiresAt = expiresAt
-        authorizationHeaderValue = "Bearer " + value
+        authorizationField = HTTPFieldLine(name: "Authorization", value: "Bearer " + value)
     }
 
     /// The lifetime granted by the endpoint, in seconds.
