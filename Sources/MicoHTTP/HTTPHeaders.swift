@@ -56,6 +56,18 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         firstIndex(named: name).map(value(at:))
     }
 
+    /// Calls `body` with the value bytes of the first field called `name`, or nil when there is none: a value
+    /// checked without making a String of it.
+    public func withFirstValue<Result>(
+        named name: String, _ body: (_ value: UnsafeBufferPointer<UInt8>?) throws -> Result
+    ) rethrows -> Result {
+        guard let index = firstIndex(named: name) else { return try body(nil) }
+        let field = fields[index]
+        return try lines.withUnsafeBufferPointer {
+            try body(UnsafeBufferPointer(rebasing: $0[field.valueStart..<field.valueEnd]))
+        }
+    }
+
     /// Whether any field is called `name`.
     public func contains(_ name: String) -> Bool {
         firstIndex(named: name) != nil

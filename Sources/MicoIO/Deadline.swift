@@ -15,4 +15,11 @@ extension DispatchTime {
         let nanoseconds = UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
         return DispatchTime(uptimeNanoseconds: nanoseconds + UInt64(max(0, seconds) * 1e9))
     }
+
+    /// Seconds from this time to `later` (0 when `later` is earlier): a duration to report, from two `now()`
+    /// readings, in plain integer arithmetic.
+    public func seconds(to later: DispatchTime) -> Double {
+        let (elapsed, overflow) = later.uptimeNanoseconds.subtractingReportingOverflow(uptimeNanoseconds)
+        return overflow ? 0 : Double(elapsed) / 1e9
+    }
 }

@@ -14,6 +14,11 @@ struct HTTPHeadersTests {
         #expect(Self.sample.count == 4)
     }
 
+    @Test func handsTheFirstValueOverAsBytes() {
+        #expect(Self.sample.withFirstValue(named: "ACCEPT") { $0.map(Array.init) } == bytes("x"))
+        #expect(Self.sample.withFirstValue(named: "missing") { $0 == nil })
+    }
+
     @Test func iteratesInOrder() {
         #expect(Self.sample.map(\.name) == ["Host", "Accept", "accept", "X-Id"])
         #expect(Self.sample.map(\.value) == ["a", "x", "y", "1"])

@@ -22,4 +22,12 @@ struct DeadlineTests {
     @Test func aNegativeTimeoutIsNow() {
         #expect(DispatchTime.deadline(in: -5) <= DispatchTime.now())
     }
+
+    @Test func secondsBetweenTwoTimes() {
+        let earlier = DispatchTime(uptimeNanoseconds: 1_500_000_000)
+        let later = DispatchTime(uptimeNanoseconds: 4_000_000_001)
+        #expect(abs(earlier.seconds(to: later) - 2.500_000_001) < 1e-12)
+        #expect(later.seconds(to: earlier) == 0)
+        #expect(earlier.seconds(to: earlier) == 0)
+    }
 }

@@ -53,10 +53,10 @@ struct ClientConnection {
             }
             guard case .head(let request, let framing) = outcome else { break }
             membership.begin()
-            let started = ContinuousClock.now
+            let started = DispatchTime.now()
             let result = await handle(request, framing: framing, reader: &reader)
             if !observers.isEmpty {
-                let record = Self.record(request, result, seconds: started.seconds(to: .now))
+                let record = Self.record(request, result, seconds: started.seconds(to: .now()))
                 for observer in observers { observer.observe(record) }
             }
             guard membership.end(), result.keepOpen else { break }

@@ -102,7 +102,7 @@ struct Forwarder: Sendable {
             }
 
             // Send the head and the body (streamed from the client the first time, from the copy after that).
-            let sentAt = ContinuousClock.now
+            let sentAt = DispatchTime.now()
             var sendFailure: (any Error)?
             var head = upstreamHead(for: request, framing: framing, token: token, hopByHop: requestHopByHop)
             do {
@@ -145,7 +145,7 @@ struct Forwarder: Sendable {
                     failure = error
                 }
             }
-            let respondedAt = ContinuousClock.now
+            let respondedAt = DispatchTime.now()
             guard let (responseHead, responseFraming) = response else {
                 connection.close()
                 let error = failure ?? HTTPReadError.truncatedHead

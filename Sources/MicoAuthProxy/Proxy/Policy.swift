@@ -5,13 +5,23 @@ import MicoHTTP
 /// cross-site request (the Host, Origin and Sec-Fetch-Site checks).
 struct Policy: Sendable {
     /// `Host` values accepted, lower-cased. Requests on a unix socket skip this check.
-    var allowedHosts: Set<String>
+    let allowedHosts: Set<String>
+    /// The same, as the bytes a `Host` value is compared with, ignoring ASCII case.
+    private let allowedHostBytes: [[UInt8]]
     /// `Origin` values accepted; a request without `Origin` passes.
     var allowedOrigins: Set<String>
     /// The token endpoint's path, normalised (see `normalizedPath`); never forwarded.
     var tokenPath: String
     /// Largest request body, bytes (checked against Content-Length here, while streaming for chunked bodies).
     var maxRequestBodyBytes: UInt64
+
+    init(allowedHosts: Set<String>, allowedOrigins: Set<String>, tokenPath: String, maxRequestBodyBytes: UInt64) {
+        self.allowedHosts = allowedHosts
+        allowedHostBytes = allowedHosts.map { Array($0.utf8) }
+        self.allowedOrigins = allowedOrigins
+        self.tokenPath = tokenPath
+        self.maxRequestBodyBytes = maxRequestBodyBytes
+    }
 
     /// The refusal for `request`, or nil when it may be served.
     func refusal(for request: HTTPRequestHead, framing: HTTPBodyFraming, viaUnixSocket: Bool) -> ProxyError? {
@@ -26,11 +36,12 @@ struct Policy: Sendable {
         }
         // Only origin-form (RFC 9112 §3.2.1) is forwarded: absolute-form, authority-form and asterisk-form aim
         // the credential at another host or at the proxy itself.
-        guard request.target.hasPrefix("/"), !request.target.hasPrefix("//") else {
+        let target = request.target.utf8
+        guard target.first == UInt8(ascii: "/"), target.dropFirst().first != UInt8(ascii: "/") else {
             return .badTarget("only origin-form request targets (\"/path?query\") are forwarded")
         }
         // Exact match only: "localhost.evil.example" or "127.0.0.1.nip.io" is a rebound name, not a local caller.
-        if !viaUnixSocket, !allowedHosts.contains(request.headers.first("Host")?.lowercased() ?? "") {
+        if !viaUnixSocket, !isAllowedHost(request.headers) {
             return .forbidden(
                 "forbidden_host", "the Host header is not one of allowed_hosts (a DNS-rebound name?)")
         }
@@ -49,6 +60,16 @@ struct Policy: Sendable {
             return .tooLarge(limit: maxRequestBodyBytes)
         }
         return nil
+    }
+
+    /// Whether the first `Host` value is one of `allowedHosts`, ignoring ASCII case (a missing one is not).
+    private func isAllowedHost(_ headers: HTTPHeaders) -> Bool {
+        headers.withFirstValue(named: "Host") { value in
+            guard let value else { return false }
+            return allowedHostBytes.contains { host in
+                host.count == value.count && host.withUnsafeBufferPointer { ASCII.equalsIgnoringCase($0, value) }
+            }
+        }
     }
 
     /// The default `allowed_hosts`: `localhost`, `127.0.0.1` and `[::1]`, plus every configured listen host, each
