@@ -123,6 +123,27 @@ final class SSLConnection: @unchecked Sendable {
         SSL_has_pending(pointer) == 1
     }
 
+    /// The session to offer on a new connection to the same server, if this one's can be resumed (in TLS 1.3, once
+    /// the server's ticket arrived, which comes after the handshake).
+    var resumableSession: TLSSession? {
+        guard handshakeComplete, !hadFatalError, let session = SSL_get1_session(pointer) else { return nil }
+        guard SSL_SESSION_is_resumable(session) == 1 else {
+            SSL_SESSION_free(session)
+            return nil
+        }
+        return TLSSession(owning: session)
+    }
+
+    /// Offers `session` in the handshake (clients, before it starts).
+    func offer(_ session: TLSSession) throws {
+        try check("cannot offer the TLS session") { SSL_set_session($0, session.pointer) }
+    }
+
+    /// Whether the handshake resumed an offered session.
+    var isResumed: Bool {
+        SSL_session_reused(pointer) == 1
+    }
+
     /// The negotiated protocol, e.g. `"TLSv1.3"`.
     var protocolVersion: String {
         String(cString: SSL_get_version(pointer))

@@ -24,13 +24,17 @@ public final class TLSStream: ByteStream {
     /// or an IP literal against the IP SANs). Fails closed: on any failure nothing has been sent
     /// but handshake messages, and the transport is closed.
     ///
+    /// `resuming`: a session from an earlier connection to the same server and port, under the same context
+    /// (`resumableSession`), offered for resumption; a server that declines it gets the full, verified handshake.
+    ///
     /// - Throws: `TLSError` (`.certificate` with the verify result when the chain or name does not
     ///   verify, `.handshake`, `.configuration`), `IOError` (`.timedOut` past `deadline`).
     public static func connect(
         over transport: any ReadinessWaiting & ByteStream,
         context: TLSContext,
         serverName: String,
-        deadline: DispatchTime
+        deadline: DispatchTime,
+        resuming session: TLSSession? = nil
     ) async throws -> TLSStream {
         do {
             guard context.isClient else {
@@ -40,6 +44,7 @@ public final class TLSStream: ByteStream {
             let connection = try SSLConnection(
                 context: context, fileDescriptor: transport.fileDescriptor, peerName: peerName
             )
+            if let session { try connection.offer(session) }
             let stream = TLSStream(transport: transport, connection: connection)
             try await stream.drive(deadline: deadline) { $0.handshake() }
             return stream
@@ -85,6 +90,17 @@ public final class TLSStream: ByteStream {
     /// `read` returned yet.
     public var hasBufferedInput: Bool {
         connection.withLock { $0.hasBufferedInput }
+    }
+
+    /// This session's state for resuming it on a new connection to the same server, once it can be resumed; nil
+    /// before (in TLS 1.3 the server's ticket comes after the handshake, with the first data read).
+    public var resumableSession: TLSSession? {
+        connection.withLock { $0.resumableSession }
+    }
+
+    /// Whether the handshake resumed the offered session.
+    public var isResumed: Bool {
+        connection.withLock { $0.isResumed }
     }
 
     /// The negotiated protocol version, e.g. `"TLSv1.3"`.

@@ -95,6 +95,37 @@ struct ProxyForwardingTests {
         #expect(harness.stopAndFindLeaks().isEmpty)
     }
 
+    @Test("new upstream connections resume the TLS session of an earlier one")
+    func upstreamConnectionsResumeTheSession() async throws {
+        let harness = try await ProxyHarness.start()
+        try await harness.waitUntilReady()
+        // The pool's first connection makes a full handshake; its session is kept when the exchange ends.
+        let first = try await ExternalProcess.run(
+            "/usr/bin/curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "\(harness.baseURL)/v1/echo/first"])
+        #expect(first.stdoutText == "200")
+        let before = harness.mock.stats
+        // Four at once: at most one of them finds the pooled connection idle; the others open connections, which
+        // offer that session and resume it.
+        let statuses = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    try await ExternalProcess.run(
+                        "/usr/bin/curl",
+                        ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "\(harness.baseURL)/v1/slow?ms=300"]
+                    ).stdoutText
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses == ["200", "200", "200", "200"])
+        let after = harness.mock.stats
+        let opened = after.connectionsAccepted - before.connectionsAccepted
+        let resumed = after.sessionsResumed - before.sessionsResumed
+        #expect(opened >= 1, "four concurrent requests should need a new upstream connection")
+        #expect(resumed == opened, "every new upstream connection should resume: opened \(opened), resumed \(resumed)")
+        #expect(harness.stopAndFindLeaks().isEmpty)
+    }
+
     @Test("pipelined requests are answered in order")
     func pipelining() async throws {
         let harness = try await ProxyHarness.start()

@@ -55,6 +55,8 @@ public final class MockAPIServer: Sendable {
     public struct Stats: Sendable, Equatable {
         /// Connections accepted (TLS handshakes attempted, for a TLS mock).
         public var connectionsAccepted = 0
+        /// TLS handshakes that resumed a session of an earlier connection.
+        public var sessionsResumed = 0
         /// Requests to the token endpoint, successful or not.
         public var tokenRequests = 0
         /// Tokens issued.
@@ -140,7 +142,9 @@ public final class MockAPIServer: Sendable {
         let stream: any ByteStream
         if let tls {
             do {
-                stream = try await TLSStream.accept(over: channel, context: tls, deadline: .now() + 10)
+                let session = try await TLSStream.accept(over: channel, context: tls, deadline: .now() + 10)
+                if session.isResumed { counters.withLock { $0.sessionsResumed += 1 } }
+                stream = session
             } catch {
                 channel.close()
                 return

@@ -13,6 +13,8 @@ final class UpstreamConnection: @unchecked Sendable {
     var lastUsed: DispatchTime = .now()
     /// How many exchanges used this connection before the current one.
     var reuseCount = 0
+    /// Whether the pool took this connection's TLS session for new connections to resume.
+    var sessionTaken = false
 
     init(channel: SocketChannel, stream: any ByteStream) {
         self.channel = channel
@@ -48,6 +50,10 @@ final class UpstreamPool: Sendable {
     private let maxIdle: Int
     private let idleTimeout: Double
     private let idle = Mutex<[UpstreamConnection]>([])
+    /// The latest resumable TLS session from a connection of this pool, and when it was taken.
+    private let session = Mutex<(TLSSession, DispatchTime)?>(nil)
+    /// Seconds a taken TLS session is offered; the server's own ticket lifetime may end it sooner.
+    static let sessionLifetime: Double = 300
 
     /// - Parameters:
     ///   - tls: nil for a plain-HTTP (loopback-only) upstream.
@@ -110,6 +116,12 @@ final class UpstreamPool: Sendable {
     /// Returns a connection whose last exchange ended cleanly.
     private func release(_ connection: UpstreamConnection) {
         connection.lastUsed = .now()
+        if !connection.sessionTaken, let tls = connection.stream as? TLSStream, let taken = tls.resumableSession {
+            // Kept for the connections this pool opens next (nginx's proxy_ssl_session_reuse): a burst of new
+            // connections then costs a resumption each, not a full handshake with a certificate check.
+            connection.sessionTaken = true
+            session.withLock { $0 = (taken, connection.lastUsed) }
+        }
         let kept = idle.withLock { list -> Bool in
             guard list.count < maxIdle else { return false }
             list.append(connection)
@@ -145,9 +157,18 @@ final class UpstreamPool: Sendable {
             }
         }
         guard let tls else { return UpstreamConnection(channel: channel, stream: channel) }
+        let offered = session.withLock { stored -> TLSSession? in
+            guard let (session, takenAt) = stored else { return nil }
+            guard takenAt.seconds(to: .now()) < Self.sessionLifetime else {
+                stored = nil
+                return nil
+            }
+            return session
+        }
         do {
-            let session = try await TLSStream.connect(over: channel, context: tls, serverName: host, deadline: deadline)
-            return UpstreamConnection(channel: channel, stream: session)
+            let stream = try await TLSStream.connect(
+                over: channel, context: tls, serverName: host, deadline: deadline, resuming: offered)
+            return UpstreamConnection(channel: channel, stream: stream)
         } catch {
             channel.close()
             throw UpstreamFailure(error, phase: .connect, origin: origin)

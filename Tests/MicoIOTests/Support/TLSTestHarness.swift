@@ -45,11 +45,15 @@ enum TLSTestHarness {
         }
     }
 
-    /// Connects a client to a fresh server; both handshakes must succeed.
-    static func connectedPair(serverName: String = "localhost") async throws -> Pair {
+    /// Connects a client to a fresh server (with fresh contexts unless given), offering `session` for resumption;
+    /// both handshakes must succeed.
+    static func connectedPair(
+        serverName: String = "localhost", serverContext: TLSContext? = nil, clientContext: TLSContext? = nil,
+        resuming session: TLSSession? = nil
+    ) async throws -> Pair {
         let listener = try LoopbackListener()
-        let serverContext = try serverContext()
-        let clientContext = try clientContext()
+        let serverContext = try serverContext ?? Self.serverContext()
+        let clientContext = try clientContext ?? Self.clientContext()
         let deadline = deadline()
         let serverTask = Task { () throws -> (TLSStream, LoopbackSocket) in
             let socket = try await listener.accept(deadline: deadline)
@@ -58,7 +62,7 @@ enum TLSTestHarness {
         do {
             let socket = try await LoopbackSocket.connect(port: listener.port, deadline: deadline)
             let client = try await TLSStream.connect(
-                over: socket, context: clientContext, serverName: serverName, deadline: deadline
+                over: socket, context: clientContext, serverName: serverName, deadline: deadline, resuming: session
             )
             let (server, serverSocket) = try await serverTask.value
             return Pair(client: client, server: server, serverSocket: serverSocket, listener: listener)
@@ -82,7 +86,8 @@ enum TLSTestHarness {
     static func failingConnect(
         serverContext: TLSContext,
         clientContext: TLSContext,
-        serverName: String
+        serverName: String,
+        resuming session: TLSSession? = nil
     ) async throws -> (clientError: (any Error)?, server: ServerOutcome) {
         let listener = try LoopbackListener()
         defer { listener.close() }
@@ -106,7 +111,7 @@ enum TLSTestHarness {
         var clientError: (any Error)?
         do {
             let client = try await TLSStream.connect(
-                over: socket, context: clientContext, serverName: serverName, deadline: deadline
+                over: socket, context: clientContext, serverName: serverName, deadline: deadline, resuming: session
             )
             // Not expected; if it happens, show that data would flow.
             try await client.write(Array("leak".utf8), deadline: deadline)
