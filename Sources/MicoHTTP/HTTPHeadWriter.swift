@@ -37,7 +37,7 @@ public struct HTTPHeadWriter: ~Copyable {
 
     /// Copies the fields of `headers` for which `include(name)` is true, in order, as they are stored.
     public mutating func copyFields(
-        of headers: HTTPHeaders, where include: (_ name: UnsafeBufferPointer<UInt8>) -> Bool = { _ in true }
+        of headers: HTTPHeaders, where include: (_ name: HTTPFieldName) -> Bool = { _ in true }
     ) {
         headers.serialize(into: &bytes, where: include)
     }

@@ -15,8 +15,7 @@ public enum HTTPHeaderRules {
 
     /// Calls `body` with the bytes of each non-empty token of all Connection fields, in order.
     private static func forEachConnectionToken(_ headers: HTTPHeaders, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        headers.forEachField { name, value in
-            guard ASCII.equalsIgnoringCase(name, "connection") else { return }
+        headers.forEachValue(of: .connection) { value in
             forEachListElement(value) { element in
                 if !element.isEmpty { body(element) }
             }
@@ -56,7 +55,7 @@ public enum HTTPHeaderRules {
             forEachConnectionToken(headers) { token in
                 if ASCII.equalsIgnoringCase(token, "close") { close = true }
                 if ASCII.equalsIgnoringCase(token, "keep-alive") { keepAlive = true }
-                if !Self.isFixed(token) { named.append(Array(token)) }
+                if !Self.isFixed(HTTPFieldName.Known(token)) { named.append(Array(token)) }
             }
         }
 
@@ -69,20 +68,20 @@ public enum HTTPHeaderRules {
         }
 
         /// Whether the field called `name` is hop-by-hop or framing.
-        public func contains(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
-            Self.isFixed(name)
-                || named.contains { token in token.withUnsafeBufferPointer { ASCII.equalsIgnoringCase($0, name) } }
+        public func contains(_ name: HTTPFieldName) -> Bool {
+            if Self.isFixed(name.known) { return true }
+            return !named.isEmpty
+                && named.contains { token in token.withUnsafeBufferPointer { ASCII.equalsIgnoringCase($0, name.bytes) }
+                }
         }
 
-        private static func isFixed(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
-            switch name.count {
-            case 2: ASCII.equalsIgnoringCase(name, "te")
-            case 7: ASCII.equalsIgnoringCase(name, "trailer") || ASCII.equalsIgnoringCase(name, "upgrade")
-            case 10: ASCII.equalsIgnoringCase(name, "connection") || ASCII.equalsIgnoringCase(name, "keep-alive")
-            case 14: ASCII.equalsIgnoringCase(name, "content-length")
-            case 16: ASCII.equalsIgnoringCase(name, "proxy-connection")
-            case 17: ASCII.equalsIgnoringCase(name, "transfer-encoding")
-            default: false
+        /// The names that are hop-by-hop or framing whatever Connection says.
+        private static func isFixed(_ known: HTTPFieldName.Known) -> Bool {
+            switch known {
+            case .te, .trailer, .upgrade, .connection, .keepAlive, .contentLength, .proxyConnection, .transferEncoding:
+                true
+            default:
+                false
             }
         }
     }

@@ -11,6 +11,8 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         var start: Int
         var nameEnd: Int
         var valueEnd: Int
+        /// Which name it is, found when the field was stored.
+        var known: HTTPFieldName.Known
 
         var valueStart: Int { nameEnd + 2 }
         var lineEnd: Int { valueEnd + 2 }
@@ -93,7 +95,10 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         let valueEnd = bytes.count
         bytes.append(ByteClass.cr)
         bytes.append(ByteClass.lf)
-        return Field(start: start, nameEnd: nameEnd, valueEnd: valueEnd)
+        let known = bytes.withUnsafeBufferPointer {
+            HTTPFieldName.Known(UnsafeBufferPointer(rebasing: $0[start..<nameEnd]))
+        }
+        return Field(start: start, nameEnd: nameEnd, valueEnd: valueEnd, known: known)
     }
 
     /// The fields a decoder found in `p`, in order, each given by the ranges of its checked name and trimmed value
@@ -140,19 +145,29 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
             let valueEnd = lines.count
             lines.append(ByteClass.cr)
             lines.append(ByteClass.lf)
-            fields.append(Field(start: start, nameEnd: nameEnd, valueEnd: valueEnd))
+            fields.append(Field(start: start, nameEnd: nameEnd, valueEnd: valueEnd, known: field.known))
         }
         self.lines = lines
         self.fields = fields
     }
 
     /// Calls `body` with the name and value bytes of each field, in order.
-    func forEachField(_ body: (_ name: UnsafeBufferPointer<UInt8>, _ value: UnsafeBufferPointer<UInt8>) -> Void) {
+    func forEachField(_ body: (_ name: HTTPFieldName, _ value: UnsafeBufferPointer<UInt8>) -> Void) {
         lines.withUnsafeBufferPointer { lines in
             for field in fields {
                 body(
-                    UnsafeBufferPointer(rebasing: lines[field.start..<field.nameEnd]),
+                    HTTPFieldName(
+                        bytes: UnsafeBufferPointer(rebasing: lines[field.start..<field.nameEnd]), known: field.known),
                     UnsafeBufferPointer(rebasing: lines[field.valueStart..<field.valueEnd]))
+            }
+        }
+    }
+
+    /// Calls `body` with the value bytes of each field whose name is `known`, in order.
+    func forEachValue(of known: HTTPFieldName.Known, _ body: (_ value: UnsafeBufferPointer<UInt8>) -> Void) {
+        lines.withUnsafeBufferPointer { lines in
+            for field in fields where field.known == known {
+                body(UnsafeBufferPointer(rebasing: lines[field.valueStart..<field.valueEnd]))
             }
         }
     }
@@ -210,19 +225,19 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
 
     /// Writes `name: value` CRLF for each field for which `include(name)` is true: its stored line, adjacent lines
     /// in one copy. Callers reserve `serializedCount` with the rest of the head.
-    func serialize(
-        into bytes: inout [UInt8], where include: (_ name: UnsafeBufferPointer<UInt8>) -> Bool = { _ in true }
-    ) {
+    func serialize(into bytes: inout [UInt8], where include: (_ name: HTTPFieldName) -> Bool = { _ in true }) {
         lines.withUnsafeBufferPointer { lines in
+            func name(_ field: Field) -> HTTPFieldName {
+                HTTPFieldName(
+                    bytes: UnsafeBufferPointer(rebasing: lines[field.start..<field.nameEnd]), known: field.known)
+            }
             var index = 0
             while index < fields.count {
                 let field = fields[index]
                 index += 1
-                guard include(UnsafeBufferPointer(rebasing: lines[field.start..<field.nameEnd])) else { continue }
+                guard include(name(field)) else { continue }
                 var end = field.lineEnd
-                while index < fields.count && fields[index].start == end
-                    && include(UnsafeBufferPointer(rebasing: lines[fields[index].start..<fields[index].nameEnd]))
-                {
+                while index < fields.count && fields[index].start == end && include(name(fields[index])) {
                     end = fields[index].lineEnd
                     index += 1
                 }

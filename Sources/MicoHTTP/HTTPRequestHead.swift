@@ -49,8 +49,7 @@ public struct HTTPRequestHead: Sendable, Equatable {
     /// Whether the request carries `Expect: 100-continue` (compared ignoring case, RFC 9110 §10.1.1).
     public var expectsContinue: Bool {
         var expects = false
-        headers.forEachField { name, value in
-            guard ASCII.equalsIgnoringCase(name, "expect") else { return }
+        headers.forEachValue(of: .expect) { value in
             HTTPHeaderRules.forEachListElement(value) { element in
                 if ASCII.equalsIgnoringCase(element, "100-continue") { expects = true }
             }

@@ -94,8 +94,7 @@ public struct HTTPRequestHeadDecoder: Sendable {
     private static func checkHost(_ headers: HTTPHeaders, version: HTTPVersion) throws(HTTPParseError) {
         var hosts = 0
         var valid = false
-        headers.forEachField { name, value in
-            guard ASCII.equalsIgnoringCase(name, "host") else { return }
+        headers.forEachValue(of: .host) { value in
             hosts += 1
             valid = !value.isEmpty && value.allSatisfy(ByteClass.isHostByte)
         }

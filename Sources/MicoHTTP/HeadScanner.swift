@@ -121,7 +121,8 @@ enum HeadSyntax {
         let (name, value) = try fieldLine(p, line)
         fields.append(
             HTTPHeaders.Field(
-                start: name.lowerBound - base, nameEnd: name.upperBound - base, valueEnd: value.upperBound - base))
+                start: name.lowerBound - base, nameEnd: name.upperBound - base, valueEnd: value.upperBound - base,
+                known: HTTPFieldName.Known(UnsafeBufferPointer(rebasing: p[name]))))
     }
 
     /// Parses `HTTP/DIGIT.DIGIT` (RFC 9112 §2.3; the name is case-sensitive). Only 1.0 and 1.1 are returned.
@@ -148,12 +149,15 @@ enum HeadSyntax {
         var transferEncoding: Result<Void, HTTPParseError>?
         var transferEncodingCount = 0
         headers.forEachField { name, value in
-            if ASCII.equalsIgnoringCase(name, "content-length") {
+            switch name.known {
+            case .contentLength:
                 contentLength = Result { () throws(HTTPParseError) in try parseContentLength(value) }
                 contentLengthCount += 1
-            } else if ASCII.equalsIgnoringCase(name, "transfer-encoding") {
+            case .transferEncoding:
                 transferEncoding = Result { () throws(HTTPParseError) in try checkTransferEncoding(value) }
                 transferEncodingCount += 1
+            default:
+                break
             }
         }
         if let transferEncoding {

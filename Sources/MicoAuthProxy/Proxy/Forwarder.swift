@@ -358,9 +358,10 @@ struct Forwarder: Sendable {
                 + authorization.wireBytes.count + request.headers.serializedCount + 96)
         head.add(host)
         head.copyFields(of: request.headers) { name in
-            !hopByHop.contains(name) && !ASCII.equalsIgnoringCase(name, "host")
-                && !ASCII.equalsIgnoringCase(name, "authorization")
-                && !ASCII.equalsIgnoringCase(name, "proxy-authorization") && !ASCII.equalsIgnoringCase(name, "expect")
+            switch name.known {
+            case .host, .authorization, .proxyAuthorization, .expect: false
+            default: !hopByHop.contains(name)
+            }
         }
         head.add(authorization)
         head.add(Lines.via(for: request.version))
@@ -387,11 +388,6 @@ struct Forwarder: Sendable {
         }
     }
 
-    /// Whether a field name starts with `Access-Control-`, in any case.
-    static func isAccessControlField(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
-        ASCII.hasPrefixIgnoringCase(name, "access-control-")
-    }
-
     /// The head relayed to the client: the upstream's fields but the hop-by-hop and CORS ones, then the proxy's
     /// own framing for the client's HTTP version. `requestKeepAlive`: the request's `isKeepAlive`. Also says
     /// whether the upstream keeps its connection (the response's `isKeepAlive`).
@@ -404,7 +400,7 @@ struct Forwarder: Sendable {
         let hopByHop = HTTPHeaderRules.HopByHopFields(of: response.headers)
         // The proxy never grants a browser cross-origin access, whatever the API says (CORS, Fetch §3.2).
         head.copyFields(of: response.headers) { name in
-            !hopByHop.contains(name) && !Self.isAccessControlField(name)
+            name.known != .accessControl && !hopByHop.contains(name)
         }
         var encoding = HTTPBodyWriter.Encoding.raw
         var closeAfter = false
