@@ -5,8 +5,8 @@ import MicoIO
 import Synchronization
 
 /// One connection to the upstream, owned by one exchange at a time.
-// @unchecked Sendable: the mutable `lastUsed` is written only by the task that holds the connection; the pool
-// hands connections between tasks under its Mutex, which orders those accesses.
+// @unchecked Sendable: the mutable `lastUsed`, `reuseCount` and `sessionTaken` are written only by the task that
+// holds the connection; the pool hands connections between tasks under its Mutex, which orders those accesses.
 final class UpstreamConnection: @unchecked Sendable {
     let channel: SocketChannel
     let stream: any ByteStream
