@@ -6,7 +6,9 @@ import Synchronization
 /// the socket first and only wait when it would block; the loop's epoll events wake the waiter.
 ///
 /// One task reads and one task writes a channel at a time; `close()` must be called by that owner once it is done
-/// (it closes the descriptor at once). `shutdownBoth()` may be called from anywhere to wake a blocked reader.
+/// (it closes the descriptor at once). `shutdownBoth()` may be called from anywhere to wake a blocked reader. A
+/// read or write after `close()` fails with `IOError.closed` without a system call: the descriptor's number may
+/// belong to another socket by then.
 ///
 /// The socket is registered once, edge-triggered. Input is tracked as a flag that every input event sets and every
 /// read attempt clears before its `recv`: a wait returns at once while the flag is set, and a read that finds it
@@ -84,7 +86,10 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
 
     public func read(maxBytes: Int, deadline: DispatchTime) async throws -> [UInt8] {
         while true {
-            if beginAttempt(readingElsewhere: false) {
+            guard let mayHaveInput = beginAttempt(readingElsewhere: false) else {
+                throw IOError(.closed, call: "read")
+            }
+            if mayHaveInput {
                 var outcome: IOResult<Int> = .wouldBlock
                 let bytes = try readIntoArray(maxBytes: maxBytes) { buffer throws(IOError) in
                     outcome = try syscall("recv") { recv(fileDescriptor, buffer.baseAddress, buffer.count, 0) }
@@ -103,6 +108,8 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
     }
 
     public func write(_ bytes: ArraySlice<UInt8>, deadline: DispatchTime) async throws {
+        // A wait below fails once the channel is closed; this covers the first attempt.
+        if isClosed { throw IOError(.closed, call: "write") }
         var written = 0
         while written < bytes.count {
             let outcome = try bytes.withUnsafeBytes { raw throws(IOError) in
@@ -168,11 +175,14 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
     public var isClosed: Bool { state.withLock { $0.closed } }
 
     public func beginReadAttempt() -> Bool {
-        beginAttempt(readingElsewhere: true)
+        // Closed: false, so the reader waits, and the wait fails with `IOError.closed`.
+        beginAttempt(readingElsewhere: true) ?? false
     }
 
-    private func beginAttempt(readingElsewhere: Bool) -> Bool {
+    /// Whether input may be waiting; nil once the channel is closed.
+    private func beginAttempt(readingElsewhere: Bool) -> Bool? {
         state.withLock { state in
+            guard !state.closed else { return nil }
             defer { state.inputPending = false }
             if readingElsewhere { state.readElsewhere = true }
             return state.inputPending || state.inputEnded

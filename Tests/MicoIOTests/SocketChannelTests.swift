@@ -141,6 +141,37 @@ struct SocketChannelTests {
         }
     }
 
+    @Test("after close(), read and write fail with IOError.closed and leave the descriptor number alone")
+    func readAndWriteAfterCloseTouchNothing() async throws {
+        let pair = try await Self.connectedPair()
+        defer { pair.server.close() }
+        let number = pair.client.fileDescriptor
+        try await pair.server.write(Array("for the old socket".utf8), deadline: .now() + 5)
+        pair.client.close()
+        // The next descriptors the process opens take the lowest free numbers, the closed one among them.
+        var fds: [Int32] = [-1, -1]
+        var spares: [[Int32]] = []
+        defer { for pair in spares { close(pair[0]); close(pair[1]) } }
+        for _ in 0..<64 {
+            #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds) == 0)
+            spares.append(fds)
+            if fds.contains(number) { break }
+        }
+        let reused = try #require(spares.last, "no socketpair")
+        guard reused.contains(number) else { return }  // Another test took the number first: nothing to watch.
+        let other = reused[0] == number ? reused[1] : reused[0]
+        // Something for a stray read to take from the socket that now has the number.
+        #expect(send(other, "x", 1, 0) == 1)
+
+        await #expect(throws: IOError.self) { try await pair.client.read(maxBytes: 64, deadline: .now() + 1) }
+        await #expect(throws: IOError.self) {
+            try await pair.client.write(Array("stray".utf8), deadline: .now() + 1)
+        }
+        var byte: UInt8 = 0
+        #expect(recv(number, &byte, 1, Int32(MSG_DONTWAIT)) == 1, "the closed channel read from the new socket")
+        #expect(recv(other, &byte, 1, Int32(MSG_DONTWAIT)) == -1, "the closed channel wrote to the new socket")
+    }
+
     @Test("a task spawned on a loop runs with IOLoop.current set, and its sockets register there")
     func spawnSetsTheCurrentLoop() async throws {
         let loop = IOLoop.all[IOLoop.all.count - 1]
