@@ -1,18 +1,5 @@
 /// Header rules a proxy applies when it forwards a message.
 public enum HTTPHeaderRules {
-    /// The lower-cased (ASCII) tokens of all Connection fields, without empty list elements.
-    public static func connectionTokens(_ headers: HTTPHeaders) -> Set<String> {
-        var tokens: Set<String> = []
-        forEachConnectionToken(headers) { token in
-            tokens.insert(
-                String(unsafeUninitializedCapacity: token.count) { out in
-                    for k in token.indices { out[k] = ASCII.lowercased(token[k]) }
-                    return token.count
-                })
-        }
-        return tokens
-    }
-
     /// Calls `body` with the bytes of each non-empty token of all Connection fields, in order.
     private static func forEachConnectionToken(_ headers: HTTPHeaders, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         headers.forEachValue(of: .connection) { value in

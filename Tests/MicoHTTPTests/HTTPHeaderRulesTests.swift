@@ -2,10 +2,18 @@ import MicoHTTP
 import Testing
 
 struct HTTPHeaderRulesTests {
-    @Test func connectionTokensAreLowercasedAndTrimmedAcrossFields() {
-        let headers = HTTPHeaders([("Connection", " Keep-Alive ,, X-Foo"), ("Host", "a"), ("connection", "CLOSE")])
-        #expect(HTTPHeaderRules.connectionTokens(headers) == ["keep-alive", "x-foo", "close"])
-        #expect(HTTPHeaderRules.connectionTokens(HTTPHeaders()) == [])
+    @Test func connectionTokensAreTrimmedAndReadAcrossFieldsInAnyCase() {
+        let headers = HTTPHeaders([
+            ("Connection", " Keep-Alive ,, X-Foo"), ("Host", "a"), ("connection", "CLOSE"), ("X-Foo", "1"),
+        ])
+        #expect(endToEnd(headers) == HTTPHeaders([("Host", "a")]))
+        let hopByHop = HTTPHeaderRules.HopByHopFields(of: headers)
+        #expect(!hopByHop.isKeepAlive(version: .http1_1))
+        #expect(!hopByHop.isKeepAlive(version: .http1_0))
+        let keepAlive = HTTPHeaderRules.HopByHopFields(of: HTTPHeaders([("Connection", " KEEP-alive ")]))
+        #expect(keepAlive.isKeepAlive(version: .http1_0))
+        #expect(HTTPHeaderRules.HopByHopFields(of: HTTPHeaders()).isKeepAlive(version: .http1_1))
+        #expect(!HTTPHeaderRules.HopByHopFields(of: HTTPHeaders()).isKeepAlive(version: .http1_0))
     }
 
     @Test func removesHopByHopFramingAndNamedFields() {
