@@ -10,6 +10,9 @@ import Synchronization
 final class UpstreamConnection: @unchecked Sendable {
     let channel: SocketChannel
     let stream: any ByteStream
+    /// When the full TLS handshake behind this connection's keys was made (on the pool's clock): its own, or, for a
+    /// resumed session, the one that session goes back to.
+    var sessionOrigin: DispatchTime = .now()
     var lastUsed: DispatchTime = .now()
     /// How many exchanges used this connection before the current one.
     var reuseCount = 0
@@ -50,10 +53,15 @@ final class UpstreamPool: Sendable {
     private let maxIdle: Int
     private let idleTimeout: Double
     private let idle = Mutex<[UpstreamConnection]>([])
-    /// The latest resumable TLS session from a connection of this pool, and when it was taken.
-    private let session = Mutex<(TLSSession, DispatchTime)?>(nil)
-    /// Seconds a taken TLS session is offered; the server's own ticket lifetime may end it sooner.
-    static let sessionLifetime: Double = 300
+    /// The latest resumable TLS session from a connection of this pool, and when the full handshake behind it was
+    /// made.
+    private let session = Mutex<(TLSSession, origin: DispatchTime)?>(nil)
+    /// Seconds from a full handshake during which its session, and the sessions resumed from it in turn, are
+    /// offered (RFC 8446 §4.6.1 recommends a limit on that chain: the certificate is checked again at least this
+    /// often). The server's own ticket lifetime may end it sooner.
+    private let sessionLifetime: Double
+    /// The clock sessions' ages are read on (a test's own, to step over the lifetime without waiting for it).
+    private let now: @Sendable () -> DispatchTime
 
     /// - Parameters:
     ///   - tls: nil for a plain-HTTP (loopback-only) upstream.
@@ -62,10 +70,15 @@ final class UpstreamPool: Sendable {
     ///     smaller pool closed connections that the next burst had to open again, a TLS handshake each (the
     ///     benchmark saw one per 17 requests with 64).
     ///   - idleTimeout: seconds an idle connection is kept before it is dropped instead of reused.
+    ///   - sessionLifetime: seconds after a full TLS handshake during which new connections resume its session.
+    ///   - now: the clock for `sessionLifetime`.
     init(
         host: String, port: UInt16, tls: TLSContext?, connectTimeout: Double,
-        maxIdle: Int = 128, idleTimeout: Double = 30, egress: Egress? = nil
+        maxIdle: Int = 128, idleTimeout: Double = 30, sessionLifetime: Double = 300,
+        now: @escaping @Sendable () -> DispatchTime = { .now() }, egress: Egress? = nil
     ) {
+        self.sessionLifetime = sessionLifetime
+        self.now = now
         self.host = host
         self.port = port
         self.egress = egress
@@ -120,7 +133,7 @@ final class UpstreamPool: Sendable {
             // Kept for the connections this pool opens next (nginx's proxy_ssl_session_reuse): a burst of new
             // connections then costs a resumption each, not a full handshake with a certificate check.
             connection.sessionTaken = true
-            session.withLock { $0 = (taken, connection.lastUsed) }
+            session.withLock { $0 = (taken, connection.sessionOrigin) }
         }
         let kept = idle.withLock { list -> Bool in
             guard list.count < maxIdle else { return false }
@@ -157,18 +170,25 @@ final class UpstreamPool: Sendable {
             }
         }
         guard let tls else { return UpstreamConnection(channel: channel, stream: channel) }
-        let offered = session.withLock { stored -> TLSSession? in
-            guard let (session, takenAt) = stored else { return nil }
-            guard takenAt.seconds(to: .now()) < Self.sessionLifetime else {
+        let started = now()
+        let offered = session.withLock { stored -> (TLSSession, origin: DispatchTime)? in
+            guard let offered = stored else { return nil }
+            guard offered.origin.seconds(to: started) < sessionLifetime else {
                 stored = nil
                 return nil
             }
-            return session
+            return offered
         }
         do {
             let stream = try await TLSStream.connect(
-                over: channel, context: tls, serverName: host, deadline: deadline, resuming: offered)
-            return UpstreamConnection(channel: channel, stream: stream)
+                over: channel, context: tls, serverName: host, deadline: deadline, resuming: offered?.0)
+            let connection = UpstreamConnection(channel: channel, stream: stream)
+            if let offered, stream.isResumed {
+                connection.sessionOrigin = offered.origin
+            } else {
+                connection.sessionOrigin = started
+            }
+            return connection
         } catch {
             channel.close()
             throw UpstreamFailure(error, phase: .connect, origin: origin)
