@@ -20,7 +20,8 @@ public struct HTTPHeadWriter: ~Copyable {
     }
 
     /// Starts a response head: `version SP status SP reason CRLF` (the second SP even for an empty reason, RFC 9112
-    /// §4). A status outside 0...999 is clamped. `capacity` is the head's expected size.
+    /// §4). A status outside 0...999 is clamped. `capacity`: the bytes to reserve, the head's expected size and what
+    /// the caller appends to it.
     public init(version: HTTPVersion, status: Int, reason: String, capacity: Int) {
         bytes.reserveCapacity(capacity)
         version.serialize(into: &bytes)

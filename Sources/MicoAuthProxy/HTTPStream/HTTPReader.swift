@@ -30,6 +30,9 @@ struct HTTPReader: ~Copyable {
     /// Whether unread bytes are buffered (a pipelined request, or stray bytes from an upstream).
     var hasBufferedBytes: Bool { buffer.readableBytes > 0 }
 
+    /// How many unread bytes are buffered.
+    var bufferedByteCount: Int { buffer.readableBytes }
+
     /// Reads more bytes into the buffer; false at end of stream.
     mutating func fill(deadline: DispatchTime) async throws -> Bool {
         let bytes = try await stream.read(maxBytes: readSize, deadline: deadline)

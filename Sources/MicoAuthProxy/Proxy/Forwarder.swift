@@ -205,13 +205,15 @@ struct Forwarder: Sendable {
         connection: UpstreamConnection, for request: HTTPRequestHead, keepAlive requestKeepAlive: Bool,
         to clientStream: any ByteStream
     ) async -> RequestOutcome {
-        let relay = clientResponse(
-            for: response, framing: responseFraming, request: request, requestKeepAlive: requestKeepAlive)
+        let (head, encoding, clientKeepsAlive, upstreamKeepsAlive) = clientResponse(
+            for: response, framing: responseFraming, request: request, requestKeepAlive: requestKeepAlive,
+            bodyBytesAtHand: upstreamReader.bufferedByteCount)
         let clientDeadline = { DispatchTime.deadline(in: timeouts.client) }
         var outcome = RequestOutcome(keepOpen: false, status: response.status)
         var responseBody = HTTPBodyDecoder(framing: responseFraming)
         // The head leaves with the body bytes read along with it, or alone before the proxy waits for more.
-        var writer = HTTPBodyWriter(stream: clientStream, encoding: relay.encoding, head: relay.head)
+        // Consumed: the writer's copy is then the only one, and the body is appended to it in place.
+        var writer = HTTPBodyWriter(stream: clientStream, encoding: encoding, head: consume head)
         while true {
             let part: [UInt8]?
             do {
@@ -250,9 +252,9 @@ struct Forwarder: Sendable {
             }
         }
         pool.finish(
-            connection, upstreamKeepsAlive: relay.upstreamKeepsAlive, framing: responseFraming,
+            connection, upstreamKeepsAlive: upstreamKeepsAlive, framing: responseFraming,
             strayBytes: upstreamReader.hasBufferedBytes)
-        outcome.keepOpen = relay.keepAlive
+        outcome.keepOpen = clientKeepsAlive
         return outcome
     }
 
@@ -390,13 +392,17 @@ struct Forwarder: Sendable {
 
     /// The head relayed to the client: the upstream's fields but the hop-by-hop and CORS ones, then the proxy's
     /// own framing for the client's HTTP version. `requestKeepAlive`: the request's `isKeepAlive`. Also says
-    /// whether the upstream keeps its connection (the response's `isKeepAlive`).
+    /// whether the upstream keeps its connection (the response's `isKeepAlive`). `bodyBytesAtHand`: how many
+    /// bytes came after the head; the head's array has room for them (up to 64 KiB and a chunk's framing), since
+    /// the first piece of the body leaves with it.
     func clientResponse(
-        for response: HTTPResponseHead, framing: HTTPBodyFraming, request: HTTPRequestHead, requestKeepAlive: Bool
+        for response: HTTPResponseHead, framing: HTTPBodyFraming, request: HTTPRequestHead, requestKeepAlive: Bool,
+        bodyBytesAtHand: Int = 0
     ) -> (head: [UInt8], encoding: HTTPBodyWriter.Encoding, keepAlive: Bool, upstreamKeepsAlive: Bool) {
+        let bodyRoom = framing == .none ? 0 : min(bodyBytesAtHand, 64 * 1024) + 16
         var head = HTTPHeadWriter(
             version: .http1_1, status: response.status, reason: response.reason,
-            capacity: response.reason.utf8.count + response.headers.serializedCount + 128)
+            capacity: response.reason.utf8.count + response.headers.serializedCount + 128 + bodyRoom)
         let hopByHop = HTTPHeaderRules.HopByHopFields(of: response.headers)
         // The proxy never grants a browser cross-origin access, whatever the API says (CORS, Fetch §3.2).
         head.copyFields(of: response.headers) { name in
