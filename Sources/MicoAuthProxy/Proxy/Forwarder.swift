@@ -397,7 +397,7 @@ struct Forwarder: Sendable {
     /// the first piece of the body leaves with it.
     func clientResponse(
         for response: HTTPResponseHead, framing: HTTPBodyFraming, request: HTTPRequestHead, requestKeepAlive: Bool,
-        bodyBytesAtHand: Int = 0
+        bodyBytesAtHand: Int
     ) -> (head: [UInt8], encoding: HTTPBodyWriter.Encoding, keepAlive: Bool, upstreamKeepsAlive: Bool) {
         let bodyRoom = framing == .none ? 0 : min(bodyBytesAtHand, 64 * 1024) + 16
         var head = HTTPHeadWriter(

@@ -91,11 +91,11 @@ final class UpstreamPool: Sendable {
 
     /// An idle connection that is still open, or a new one (always a new one when `fresh`). Throws `UpstreamFailure`.
     ///
-    /// A connection whose events the caller's loop delivers comes first: its response then wakes the waiting task on
-    /// the thread that runs it, not through another loop.
+    /// Only a connection whose events the caller's loop delivers is reused (see `take`): its response then wakes the
+    /// waiting task on the thread that runs it, not through another loop.
     func acquire(fresh: Bool = false) async throws -> UpstreamConnection {
         let loop = IOLoop.current
-        while !fresh, let candidate = idle.withLock({ Self.take(from: &$0, preferring: loop) }) {
+        while !fresh, let candidate = idle.withLock({ Self.take(from: &$0, on: loop) }) {
             let age = Double(DispatchTime.now().uptimeNanoseconds - candidate.lastUsed.uptimeNanoseconds) / 1e9
             if age < idleTimeout && candidate.isUsableWhileIdle {
                 candidate.reuseCount += 1
@@ -124,7 +124,7 @@ final class UpstreamPool: Sendable {
     /// caller's loop for every response (at one connection, each request woke three threads, and the proxy used
     /// 200-450 µs of CPU per request against nginx's 120-220). A new connection costs a TLS resumption once; nginx's
     /// workers keep their upstream connections apart the same way.
-    private static func take(from idle: inout [UpstreamConnection], preferring loop: IOLoop?) -> UpstreamConnection? {
+    private static func take(from idle: inout [UpstreamConnection], on loop: IOLoop?) -> UpstreamConnection? {
         guard let loop else { return idle.popLast() }
         guard let index = idle.lastIndex(where: { $0.channel.loop === loop }) else { return nil }
         return idle.remove(at: index)
