@@ -24,11 +24,6 @@ import Synchronization
 ///
 /// There is one loop per core the process may run on; new connections are spread over them in turn.
 public final class IOLoop: TaskExecutor, Sendable {
-    /// A registered socket, by the token its epoll events carry.
-    private struct Registration {
-        weak var channel: SocketChannel?
-    }
-
     private struct Jobs {
         var pending: [UnownedJob] = []
         /// A drain runs or is scheduled on the queue: it picks up new jobs and events.
@@ -47,7 +42,8 @@ public final class IOLoop: TaskExecutor, Sendable {
     private let epollDescriptor: Int32
     /// An eventfd in the epoll set: written to end a drain's linger when a job comes from another thread.
     private let wakeDescriptor: Int32
-    private let registrations = Mutex<[UInt64: Registration]>([:])
+    /// The registered sockets' readiness, by the token their epoll events carry.
+    private let registrations = Mutex<[UInt64: SocketReadiness]>([:])
     private let nextToken = Atomic<UInt64>(1)
     private let jobs = Mutex(Jobs())
     private let drainer: Drainer
@@ -159,13 +155,14 @@ public final class IOLoop: TaskExecutor, Sendable {
         nextToken.wrappingAdd(1, ordering: .relaxed).oldValue
     }
 
-    /// Watches `channel`'s descriptor for input, output and hang-up, edge-triggered; its events carry `token`.
-    func register(_ channel: SocketChannel, token: UInt64) throws(IOError) {
-        registrations.withLock { $0[token] = Registration(channel: channel) }
+    /// Watches `fileDescriptor` for input, output and hang-up, edge-triggered; its events carry `token` and go to
+    /// `readiness` until `deregister`.
+    func register(_ readiness: SocketReadiness, fileDescriptor: Int32, token: UInt64) throws(IOError) {
+        registrations.withLock { $0[token] = readiness }
         var event = epoll_event()
         event.events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
         event.data.u64 = token
-        if epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, channel.fileDescriptor, &event) != 0 {
+        if epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, fileDescriptor, &event) != 0 {
             let code = errno
             registrations.withLock { _ = $0.removeValue(forKey: token) }
             throw IOError.fromErrno(code, call: "epoll_ctl")
@@ -178,10 +175,10 @@ public final class IOLoop: TaskExecutor, Sendable {
         registrations.withLock { _ = $0.removeValue(forKey: token) }
     }
 
-    /// Delivers a batch of events (on `queue`). `channels` is scratch space, empty on entry and on return, kept by the
+    /// Delivers a batch of events (on `queue`). `sockets` is scratch space, empty on entry and on return, kept by the
     /// caller so that a batch allocates nothing.
     fileprivate func deliver(
-        _ events: UnsafeBufferPointer<epoll_event>, using channels: inout [(SocketChannel, UInt32)]
+        _ events: UnsafeBufferPointer<epoll_event>, using sockets: inout [(SocketReadiness, UInt32)]
     ) {
         registrations.withLock { registrations in
             for event in events {
@@ -190,19 +187,19 @@ public final class IOLoop: TaskExecutor, Sendable {
                     _ = eventfd_read(wakeDescriptor, &count)
                     continue
                 }
-                if let channel = registrations[event.data.u64]?.channel {
-                    channels.append((channel, event.events))
+                if let readiness = registrations[event.data.u64] {
+                    sockets.append((readiness, event.events))
                 }
             }
         }
         let hangUp = EPOLLHUP.rawValue | EPOLLERR.rawValue
-        for (channel, events) in channels {
-            channel.deliver(
+        for (readiness, events) in sockets {
+            readiness.deliver(
                 input: events & (hangUp | EPOLLIN.rawValue | EPOLLRDHUP.rawValue) != 0,
                 output: events & (hangUp | EPOLLOUT.rawValue) != 0,
                 ended: events & (hangUp | EPOLLRDHUP.rawValue) != 0)
         }
-        channels.removeAll(keepingCapacity: true)
+        sockets.removeAll(keepingCapacity: true)
     }
 }
 
@@ -219,8 +216,8 @@ private final class Drainer: @unchecked Sendable {
     private var source: (any DispatchSourceRead)?
     private let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: Drainer.batch)
     private var spare: [UnownedJob] = []
-    /// The channels of a batch of events, between taking them under the registrations lock and waking their waiters.
-    private var ready: [(SocketChannel, UInt32)] = []
+    /// The sockets of a batch of events, between taking them under the registrations lock and waking their waiters.
+    private var ready: [(SocketReadiness, UInt32)] = []
 
     init(epollDescriptor: Int32) {
         self.epollDescriptor = epollDescriptor

@@ -19,39 +19,15 @@ import Synchronization
 /// one it is set for; when it fires it expires what is due and re-arms for the rest, so deadlines that move
 /// forward with each request cost no timer call.
 public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
-    private struct Waiter {
-        var continuation: UnsafeContinuation<Void, any Error>
-        var deadline: DispatchTime
-    }
-
-    private struct State {
-        /// Input may be waiting: an input event came since the last read attempt began, or that attempt filled its
-        /// whole buffer. A new socket starts with it set.
-        var inputPending = true
-        /// The peer shut down its side (or the socket failed): a read never needs to wait again, and the end of
-        /// stream may have come with the last data, in the same event, after a read that looked like it emptied
-        /// the socket.
-        var inputEnded = false
-        /// Something other than `read` reads the descriptor (OpenSSL, through `beginReadAttempt()`): a read attempt
-        /// that found input does not tell whether it emptied the socket.
-        var readElsewhere = false
-        /// An output event came while no write waited: the next write wait returns at once.
-        var writable = false
-        var readWaiter: Waiter?
-        var writeWaiter: Waiter?
-        var timer: (any DispatchSourceTimer)?
-        /// When the timer fires next; `.distantFuture` when it is not set.
-        var timerDeadline = DispatchTime.distantFuture
-        var closed = false
-    }
-
-    private enum Direction { case read, write }
-
     public let fileDescriptor: Int32
     /// The loop that delivers this socket's events; tasks serving it run best there too.
     public let loop: IOLoop
     private let token: UInt64
-    private let state = Mutex(State())
+    /// What the socket's events said and who waits for them. The loop's registration and the deadline timer hold it,
+    /// not the channel: a weak reference to the channel would give it a side table, and every retain and release of
+    /// a channel (several per request) would then take the runtime's slow path. Internal for tests, which check that
+    /// it is freed with the channel.
+    let readiness: SocketReadiness
     private let fairness = FairnessCounter()
 
     /// Takes ownership of a connected (or connecting), non-blocking socket and registers it with `loop`. On failure
@@ -60,10 +36,11 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
         self.fileDescriptor = fileDescriptor
         self.loop = loop
         self.token = loop.makeToken()
+        self.readiness = SocketReadiness(timerQueue: loop.queue)
         do {
-            try loop.register(self, token: token)
+            try loop.register(readiness, fileDescriptor: fileDescriptor, token: token)
         } catch {
-            state.withLock { $0.closed = true }
+            readiness.state.withLock { $0.closed = true }
             closeDescriptor(fileDescriptor)
             throw error
         }
@@ -71,9 +48,11 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
 
     deinit {
         // Reached only when the owner never called close(): release the descriptor anyway.
-        let open = state.withLock { state in
+        let open = readiness.state.withLock { state in
             defer { state.closed = true }
+            // The timer's handler holds the readiness: cancelled and dropped, it lets go of it.
             state.timer?.cancel()
+            state.timer = nil
             return !state.closed
         }
         if open {
@@ -98,7 +77,7 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
                 }
                 if case .done(let n) = outcome {
                     // A short read emptied the socket; a full one may have left more behind.
-                    if n == maxBytes { state.withLock { $0.inputPending = true } }
+                    if n == maxBytes { readiness.state.withLock { $0.inputPending = true } }
                     await fairness.completed()
                     return bytes
                 }
@@ -127,7 +106,7 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
 
     /// Closes the socket; a pending read or write fails with `IOError.closed`. Idempotent, safe from any thread.
     public func close() {
-        let waiters = state.withLock { state -> [Waiter]? in
+        let waiters = readiness.state.withLock { state -> [SocketReadiness.Waiter]? in
             guard !state.closed else { return nil }
             state.closed = true
             state.timer?.cancel()
@@ -151,7 +130,7 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
     public func shutdownBoth() {
         // Under the lock that `close()` marks the channel closed with before it closes the descriptor: once closed,
         // the number may already name another socket (a new connection), which must not be shut down.
-        state.withLock { state in
+        readiness.state.withLock { state in
             if !state.closed { _ = Glibc.shutdown(fileDescriptor, Int32(SHUT_RDWR)) }
         }
     }
@@ -159,7 +138,9 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
     /// Whether the peer has closed or reset the connection, without consuming data (a pooled
     /// connection is checked with this before reuse). Unread data also counts as "not usable".
     public func isUsableWhileIdle() -> Bool {
-        let (pending, ended, readElsewhere) = state.withLock { ($0.inputPending, $0.inputEnded, $0.readElsewhere) }
+        let (pending, ended, readElsewhere) = readiness.state.withLock {
+            ($0.inputPending, $0.inputEnded, $0.readElsewhere)
+        }
         if ended { return false }
         // No input event since the last read emptied the socket: nothing came, not even an end of stream. Only known
         // when `read` does the reading: OpenSSL may have stopped with bytes left in the socket.
@@ -172,7 +153,7 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
 
     // MARK: ReadinessWaiting
 
-    public var isClosed: Bool { state.withLock { $0.closed } }
+    public var isClosed: Bool { readiness.state.withLock { $0.closed } }
 
     public func beginReadAttempt() -> Bool {
         // Closed: false, so the reader waits, and the wait fails with `IOError.closed`.
@@ -181,7 +162,7 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
 
     /// Whether input may be waiting; nil once the channel is closed.
     private func beginAttempt(readingElsewhere: Bool) -> Bool? {
-        state.withLock { state in
+        readiness.state.withLock { state in
             guard !state.closed else { return nil }
             defer { state.inputPending = false }
             if readingElsewhere { state.readElsewhere = true }
@@ -197,99 +178,14 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
         try await wait(.write, deadline: deadline)
     }
 
-    private func wait(_ direction: Direction, deadline: DispatchTime) async throws {
+    private func wait(_ direction: SocketReadiness.Direction, deadline: DispatchTime) async throws {
         try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
-            let waiter = Waiter(continuation: continuation, deadline: deadline)
-            let answer = state.withLock { state -> Result<Void, IOError>? in
-                arm(direction, waiter, &state)
-            }
-            if let answer {
+            let waiter = SocketReadiness.Waiter(continuation: continuation, deadline: deadline)
+            if let answer = readiness.arm(direction, waiter) {
                 continuation.resume(with: answer)
             } else {
                 fairness.waited()
             }
-        }
-    }
-
-    /// Stores the waiter; or answers at once when the channel is closed or an event already came.
-    private func arm(_ direction: Direction, _ waiter: Waiter, _ state: inout State) -> Result<Void, IOError>? {
-        guard !state.closed else {
-            return .failure(IOError(.closed, call: direction == .read ? "read" : "write"))
-        }
-        switch direction {
-        case .read:
-            precondition(state.readWaiter == nil, "two concurrent reads on one channel")
-            if state.inputPending || state.inputEnded { return .success(()) }
-            state.readWaiter = waiter
-        case .write:
-            precondition(state.writeWaiter == nil, "two concurrent writes on one channel")
-            if state.writable {
-                state.writable = false
-                return .success(())
-            }
-            state.writeWaiter = waiter
-        }
-        if waiter.deadline < state.timerDeadline { setTimer(waiter.deadline, &state) }
-        return nil
-    }
-
-    /// Takes an event for this socket (on the loop's queue): wakes the waiters it concerns, or remembers it.
-    /// `input`: readable, end of stream or error; `output`: writable or error; `ended`: the peer shut down its side,
-    /// or the socket failed.
-    func deliver(input: Bool, output: Bool, ended: Bool) {
-        let (reader, writer) = state.withLock { state -> (Waiter?, Waiter?) in
-            var reader: Waiter?
-            var writer: Waiter?
-            if input {
-                reader = state.readWaiter
-                state.readWaiter = nil
-                state.inputPending = true
-            }
-            if ended { state.inputEnded = true }
-            if output {
-                writer = state.writeWaiter
-                state.writeWaiter = nil
-                state.writable = writer == nil
-            }
-            return (reader, writer)
-        }
-        reader?.continuation.resume()
-        writer?.continuation.resume()
-    }
-
-    private func setTimer(_ deadline: DispatchTime, _ state: inout State) {
-        if state.timer == nil {
-            let timer = DispatchSource.makeTimerSource(queue: loop.queue)
-            timer.setEventHandler { [weak self] in self?.timerFired() }
-            timer.schedule(deadline: deadline, leeway: .milliseconds(5))
-            timer.resume()
-            state.timer = timer
-        } else {
-            state.timer?.schedule(deadline: deadline, leeway: .milliseconds(5))
-        }
-        state.timerDeadline = deadline
-    }
-
-    /// Fails the waits that are due and sets the timer for the earliest one left.
-    private func timerFired() {
-        let now = DispatchTime.now()
-        let expired = state.withLock { state -> [(Waiter, String)] in
-            state.timerDeadline = .distantFuture
-            var expired: [(Waiter, String)] = []
-            if let waiter = state.readWaiter, waiter.deadline <= now {
-                state.readWaiter = nil
-                expired.append((waiter, "read"))
-            }
-            if let waiter = state.writeWaiter, waiter.deadline <= now {
-                state.writeWaiter = nil
-                expired.append((waiter, "write"))
-            }
-            let next = [state.readWaiter?.deadline, state.writeWaiter?.deadline].compactMap { $0 }.min()
-            if let next, next != .distantFuture, !state.closed { setTimer(next, &state) }
-            return expired
-        }
-        for (waiter, call) in expired {
-            waiter.continuation.resume(throwing: IOError(.timedOut, call: call))
         }
     }
 }
