@@ -75,3 +75,61 @@ struct FairnessCounter: ~Copyable, Sendable {
         count.store(0, ordering: .relaxed)
     }
 }
+
+/// A ``ByteStream`` whose calls go straight to ``SocketChannel`` or ``TLSStream``, not through the protocol.
+///
+/// After an async call through a protocol requirement (a witness) or a closure, Swift hops back to the caller's
+/// executor (`swift_task_switch`), and for a connection's task that means looking up its executor preference under
+/// the task's status lock; after a direct call to a method of a final class it does not. The proxy's streams are
+/// one of those two classes, several calls each per request. Any other stream (a test's) is called through the
+/// protocol.
+public enum DirectStream: Sendable {
+    case socket(SocketChannel)
+    case tls(TLSStream)
+    case other(any ByteStream)
+
+    public init(_ stream: any ByteStream) {
+        switch stream {
+        case let socket as SocketChannel: self = .socket(socket)
+        case let tls as TLSStream: self = .tls(tls)
+        default: self = .other(stream)
+        }
+    }
+
+    /// The stream, as the protocol.
+    public var stream: any ByteStream {
+        switch self {
+        case .socket(let socket): socket
+        case .tls(let tls): tls
+        case .other(let stream): stream
+        }
+    }
+
+    /// See ``ByteStream/read(maxBytes:deadline:)``.
+    public func read(maxBytes: Int, deadline: DispatchTime) async throws -> [UInt8] {
+        switch self {
+        case .socket(let socket): try await socket.read(maxBytes: maxBytes, deadline: deadline)
+        case .tls(let tls): try await tls.read(maxBytes: maxBytes, deadline: deadline)
+        case .other(let stream): try await stream.read(maxBytes: maxBytes, deadline: deadline)
+        }
+    }
+
+    /// See ``ByteStream/write(_:deadline:)``.
+    public func write(_ bytes: ArraySlice<UInt8>, deadline: DispatchTime) async throws {
+        switch self {
+        case .socket(let socket): try await socket.write(bytes, deadline: deadline)
+        case .tls(let tls): try await tls.write(bytes, deadline: deadline)
+        case .other(let stream): try await stream.write(bytes, deadline: deadline)
+        }
+    }
+
+    /// Writes all of `bytes`; see ``ByteStream/write(_:deadline:)``.
+    public func write(_ bytes: [UInt8], deadline: DispatchTime) async throws {
+        try await write(bytes[...], deadline: deadline)
+    }
+
+    /// See ``ByteStream/close()``.
+    public func close() {
+        stream.close()
+    }
+}

@@ -9,11 +9,15 @@ import Synchronization
 /// session runs under one lock that is never held across a suspension.
 public final class TLSStream: ByteStream {
     private let transport: any ReadinessWaiting & ByteStream
+    /// The transport when it is a `SocketChannel` (always, but in tests), whose waits `drive` calls directly: no hop
+    /// back to the task's executor after them, as after a call through the protocol (see `DirectStream`).
+    private let socket: SocketChannel?
     private let connection: Mutex<SSLConnection>
     private let fairness = FairnessCounter()
 
     private init(transport: any ReadinessWaiting & ByteStream, connection: SSLConnection) {
         self.transport = transport
+        self.socket = transport as? SocketChannel
         self.connection = Mutex(connection)
     }
 
@@ -162,10 +166,18 @@ public final class TLSStream: ByteStream {
             case .wantRead:
                 readsSocket = true
                 fairness.waited()
-                try await transport.waitUntilReadable(deadline: deadline)
+                if let socket {
+                    try await socket.waitUntilReadable(deadline: deadline)
+                } else {
+                    try await transport.waitUntilReadable(deadline: deadline)
+                }
             case .wantWrite:
                 fairness.waited()
-                try await transport.waitUntilWritable(deadline: deadline)
+                if let socket {
+                    try await socket.waitUntilWritable(deadline: deadline)
+                } else {
+                    try await transport.waitUntilWritable(deadline: deadline)
+                }
             case .failed(let error): throw error
             }
         }

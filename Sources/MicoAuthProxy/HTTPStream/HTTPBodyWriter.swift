@@ -14,12 +14,12 @@ struct HTTPBodyWriter {
         case chunked
     }
 
-    let stream: any ByteStream
+    let stream: DirectStream
     let encoding: Encoding
     /// Bytes that go out with the next write.
     private var pending: [UInt8]
 
-    init(stream: any ByteStream, encoding: Encoding, head: [UInt8] = []) {
+    init(stream: DirectStream, encoding: Encoding, head: [UInt8] = []) {
         self.stream = stream
         self.encoding = encoding
         self.pending = head

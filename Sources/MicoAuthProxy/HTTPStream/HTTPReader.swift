@@ -15,7 +15,7 @@ struct HTTPReader: ~Copyable {
     /// The bounds of a read's size, and where it starts.
     static let readSizes = (smallest: 2 * 1024, first: 4 * 1024, largest: 64 * 1024)
 
-    let stream: any ByteStream
+    let stream: DirectStream
     private(set) var buffer = ByteBuffer()
     /// How many bytes the next read asks for: doubled after a read that fills it, halved after one that uses less
     /// than a quarter, within `readSizes`. Each read is a fresh array that the buffer adopts (or a body part
@@ -24,6 +24,10 @@ struct HTTPReader: ~Copyable {
     private var readSize = readSizes.first
 
     init(stream: any ByteStream) {
+        self.stream = DirectStream(stream)
+    }
+
+    init(stream: DirectStream) {
         self.stream = stream
     }
 

@@ -291,7 +291,7 @@ public final class MockAPIServer: Sendable {
             """
     }
 
-    private func sendBytes(_ count: UInt64, mode: String, to stream: any ByteStream, request: HTTPRequestHead)
+    private func sendBytes(_ count: UInt64, mode: String, to stream: DirectStream, request: HTTPRequestHead)
         async throws -> Bool
     {
         var headers = HTTPHeaders()
@@ -333,7 +333,7 @@ public final class MockAPIServer: Sendable {
     }
 
     private func send(
-        status: Int, json: String, to stream: any ByteStream, request: HTTPRequestHead,
+        status: Int, json: String, to stream: DirectStream, request: HTTPRequestHead,
         extra: HTTPHeaders = HTTPHeaders()
     ) async throws {
         let body = (status == 204 || status == 304) ? [] : Array((json + "\n").utf8)

@@ -33,7 +33,7 @@ struct ClientConnection {
     let logger: Logger
 
     func serve() async {
-        var reader = HTTPReader(stream: channel)
+        var reader = HTTPReader(stream: .socket(channel))
         var decoder = HTTPRequestHeadDecoder(limits: limits.parser)
         while true {
             let outcome: HTTPReader.HeadOutcome<HTTPRequestHead>
@@ -43,10 +43,10 @@ struct ClientConnection {
             } catch let error as HTTPParseError {
                 // RFC 9112 §11.2: after a framing error the connection cannot be trusted; answer and close.
                 logger.info("refused malformed request", metadata: ["error": "\(error.code)"])
-                _ = await ClientResponder.send(.malformed(error), to: channel, request: nil, bodyUnread: true)
+                _ = await ClientResponder.send(.malformed(error), to: .socket(channel), request: nil, bodyUnread: true)
                 break
             } catch let error as IOError where error.kind == .timedOut {
-                _ = await ClientResponder.send(.headTimeout, to: channel, request: nil, bodyUnread: true)
+                _ = await ClientResponder.send(.headTimeout, to: .socket(channel), request: nil, bodyUnread: true)
                 break
             } catch {
                 break
@@ -82,12 +82,12 @@ struct ClientConnection {
         if let refusal = peerRefusal ?? policy.refusal(for: request, framing: framing, viaUnixSocket: viaUnixSocket) {
             logger.info(
                 "refused request", metadata: ["method": "\(request.method)", "error": "\(refusal.code)"])
-            return await ClientResponder.send(refusal, to: channel, request: request, bodyUnread: hasBody)
+            return await ClientResponder.send(refusal, to: .socket(channel), request: request, bodyUnread: hasBody)
         }
         if request.target.hasPrefix(AdminEndpoints.prefix) {
             let (head, body) = admin.response(for: request, keepAlive: request.isKeepAlive && !hasBody)
             let sentBody = request.method == "HEAD" ? [] : body
-            let sent = await ClientResponder.send(head, body: sentBody, to: channel)
+            let sent = await ClientResponder.send(head, body: sentBody, to: .socket(channel))
             return RequestOutcome(
                 keepOpen: sent && request.isKeepAlive && !hasBody, status: sent ? head.status : 0,
                 bytesOut: UInt64(sent ? sentBody.count : 0))

@@ -10,7 +10,7 @@ enum ClientResponder {
     /// Sends `error`; returns whether the connection may stay open: not when the error closes it, the client
     /// asked to close, or a request body is left unread (the next request would start inside it).
     static func send(
-        _ error: ProxyError, to stream: any ByteStream, request: HTTPRequestHead?, bodyUnread: Bool
+        _ error: ProxyError, to stream: DirectStream, request: HTTPRequestHead?, bodyUnread: Bool
     ) async -> RequestOutcome {
         let keepAlive = !error.closesConnection && !bodyUnread && (request?.isKeepAlive ?? false)
         let (head, body) = error.response(keepAlive: keepAlive)
@@ -48,7 +48,7 @@ enum ClientResponder {
     }
 
     /// Sends a complete response; false if the write failed.
-    static func send(_ head: HTTPResponseHead, body: [UInt8], to stream: any ByteStream) async -> Bool {
+    static func send(_ head: HTTPResponseHead, body: [UInt8], to stream: DirectStream) async -> Bool {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(256 + body.count)
         head.serialize(into: &bytes)

@@ -203,7 +203,7 @@ struct Forwarder: Sendable {
     private func relay(
         _ response: HTTPResponseHead, framing responseFraming: HTTPBodyFraming, from upstreamReader: inout HTTPReader,
         connection: UpstreamConnection, for request: HTTPRequestHead, keepAlive requestKeepAlive: Bool,
-        to clientStream: any ByteStream
+        to clientStream: DirectStream
     ) async -> RequestOutcome {
         let (head, encoding, clientKeepsAlive, upstreamKeepsAlive) = clientResponse(
             for: response, framing: responseFraming, request: request, requestKeepAlive: requestKeepAlive,
@@ -258,7 +258,7 @@ struct Forwarder: Sendable {
         return outcome
     }
 
-    private func clientBodyFailed(_ error: any Error, request: HTTPRequestHead, to clientStream: any ByteStream)
+    private func clientBodyFailed(_ error: any Error, request: HTTPRequestHead, to clientStream: DirectStream)
         async -> RequestOutcome
     {
         if let parseError = error as? HTTPParseError {

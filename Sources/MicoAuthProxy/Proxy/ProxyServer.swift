@@ -288,7 +288,7 @@ public final class ProxyServer: Sendable {
             // Existing clients keep being served; the newcomer is told why and closed.
             logger.warning("max_connections reached; refusing a connection")
             channel.loop.spawn {
-                _ = await ClientResponder.send(.overloaded, to: channel, request: nil, bodyUnread: true)
+                _ = await ClientResponder.send(.overloaded, to: .socket(channel), request: nil, bodyUnread: true)
                 channel.close()
             }
             return

@@ -9,7 +9,7 @@ import Synchronization
 // holds the connection; the pool hands connections between tasks under its Mutex, which orders those accesses.
 final class UpstreamConnection: @unchecked Sendable {
     let channel: SocketChannel
-    let stream: any ByteStream
+    let stream: DirectStream
     /// When the full TLS handshake behind this connection's keys was made (on the pool's clock): its own, or, for a
     /// resumed session, the one that session goes back to.
     var sessionOrigin: DispatchTime = .now()
@@ -21,7 +21,7 @@ final class UpstreamConnection: @unchecked Sendable {
 
     init(channel: SocketChannel, stream: any ByteStream) {
         self.channel = channel
-        self.stream = stream
+        self.stream = DirectStream(stream)
     }
 
     func close() { stream.close() }
@@ -29,7 +29,9 @@ final class UpstreamConnection: @unchecked Sendable {
     /// Whether nothing came from the upstream since the last exchange ended: no end of stream, no stray bytes, in
     /// the socket or read ahead by TLS.
     var isUsableWhileIdle: Bool {
-        channel.isUsableWhileIdle() && !((stream as? TLSStream)?.hasBufferedInput ?? false)
+        guard channel.isUsableWhileIdle() else { return false }
+        if case .tls(let tls) = stream { return !tls.hasBufferedInput }
+        return true
     }
 }
 
@@ -133,7 +135,7 @@ final class UpstreamPool: Sendable {
     /// Returns a connection whose last exchange ended cleanly.
     private func release(_ connection: UpstreamConnection) {
         connection.lastUsed = .now()
-        if !connection.sessionTaken, let tls = connection.stream as? TLSStream, let taken = tls.resumableSession {
+        if !connection.sessionTaken, case .tls(let tls) = connection.stream, let taken = tls.resumableSession {
             // Kept for the connections this pool opens next (nginx's proxy_ssl_session_reuse): a burst of new
             // connections then costs a resumption each, not a full handshake with a certificate check.
             connection.sessionTaken = true
