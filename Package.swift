@@ -98,7 +98,11 @@ let package = Package(
         .testTarget(name: "MicoIOTests", dependencies: ["MicoIO", "MicoTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MicoAuthProxyTests",
-            dependencies: ["MicoAuthProxy", "MicoHTTP", "MicoIO", "MicoTestSupport", "mico-auth-proxy"],
+            dependencies: [
+                "MicoAuthProxy", "MicoHTTP", "MicoIO", "MicoTestSupport", "mico-auth-proxy",
+                // The metrics tests compare the proxy's histogram lines with the library's.
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
             swiftSettings: swiftSettings
         ),
     ],

@@ -1,3 +1,4 @@
+import Prometheus
 import Testing
 
 @testable import MicoAuthProxy
@@ -35,5 +36,39 @@ struct ProxyMetricsObserveTests {
         #expect(page.value("mico_proxy_requests_total", ["method": "GET", "code": "0"]) == 2)
         #expect(page.value("mico_proxy_request_duration_seconds_count") == 1008)
         #expect(metrics.requestCounts.total == 1008)
+    }
+}
+
+/// `RequestTallies.Histogram`, written by `PrometheusText`, against swift-prometheus' own histogram fed the same
+/// values: the proxy used the library's before it kept its own (one lock per request instead of three), and a
+/// scraper must see the same lines.
+@Suite("Metrics duration histograms")
+struct RequestTalliesHistogramTests {
+    @Test("the same lines as swift-prometheus' histogram for values below, on, between and above the bounds")
+    func sameLinesAsTheLibrary() throws {
+        let bounds = ProxyMetrics.durationBuckets
+        let values: [Double] = [0, 0.001, 0.005, 0.0051, 0.01, 0.3, 1, 2.5, 7, 60, 60.5, 1000, 0.005, 0.2]
+        var ours = RequestTallies.Histogram(bucketCount: bounds.count)
+        let registry = PrometheusCollectorRegistry()
+        let theirs = registry.makeValueHistogram(
+            descriptor: MetricNameDescriptor(
+                namespace: "mico", subsystem: "proxy", metricName: "request_duration", unitName: "seconds",
+                helpText: ProxyMetrics.requestDurationHelp),
+            buckets: bounds)
+        for value in values {
+            ours.record(value, bounds: bounds)
+            theirs.record(value)
+        }
+        var ourPage: [UInt8] = []
+        PrometheusText.histogram(
+            ProxyMetrics.requestDurationName, help: ProxyMetrics.requestDurationHelp, ours, bounds: bounds,
+            into: &ourPage)
+        var theirPage: [UInt8] = []
+        registry.emit(into: &theirPage)
+        let ourLines = String(decoding: ourPage, as: UTF8.self).split(separator: "\n")
+        let theirLines = String(decoding: theirPage, as: UTF8.self).split(separator: "\n")
+        #expect(ourLines == theirLines)
+        #expect(ourLines.contains("mico_proxy_request_duration_seconds_bucket{le=\"0.005\"} 4"))
+        #expect(ourLines.contains("mico_proxy_request_duration_seconds_bucket{le=\"+Inf\"} 14"))
     }
 }

@@ -16,14 +16,14 @@ final class ProxyMetrics: RequestObserver {
     /// Prometheus' default buckets, plus 30 s and 60 s for slow API calls, in seconds. (Seconds as Doubles: a
     /// histogram compares each value with every bucket, and comparing `Duration`s cost ten times more.)
     static let durationBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
-    /// Computed: `MetricNameDescriptor` is not `Sendable`, so it cannot be a `static let`.
-    private static var requests: MetricNameDescriptor {
-        name("requests", unit: "total", help: "Requests answered, by method and status code (0: no response was sent).")
-    }
+    static let requestsName = "mico_proxy_requests_total"
+    static let requestsHelp = "Requests answered, by method and status code (0: no response was sent)."
+    static let requestDurationName = "mico_proxy_request_duration_seconds"
+    static let requestDurationHelp = "Seconds from a request head's arrival to the end of its response."
+    static let upstreamDurationName = "mico_proxy_upstream_duration_seconds"
+    static let upstreamDurationHelp = "Seconds from sending a forwarded request upstream to its response head."
 
     let registry = PrometheusCollectorRegistry()
-    private let requestDuration: ValueHistogram
-    private let upstreamDuration: ValueHistogram
     private let tokenFetchSuccesses: Prometheus.Counter
     private let tokenFetchFailures: Prometheus.Counter
     private let tokenExpiry: Prometheus.Gauge
@@ -31,23 +31,10 @@ final class ProxyMetrics: RequestObserver {
     private let replays: Prometheus.Counter
     private let openConnections: Prometheus.Gauge
     private let upstreamPoolIdle: Prometheus.Gauge
-    private let counts = Mutex(RequestCounts())
-    /// The requests counter of each label pair seen so far, by `methodIndex * 1000 + code`. The registry would find
-    /// it too, but it takes its lock and builds and hashes the label list; this costs one lookup of an integer. The
-    /// pairs are bounded: eight method labels times the status codes.
-    private let requestCounters = Mutex<[Int: Prometheus.Counter]>([:])
+    /// Requests by method and code, and the duration histograms: written out by `render` (see `RequestTallies`).
+    private let tallies = Mutex(RequestTallies(methods: methodLabels.count, buckets: durationBuckets.count))
 
     init() {
-        requestDuration = registry.makeValueHistogram(
-            descriptor: Self.name(
-                "request_duration", unit: "seconds",
-                help: "Seconds from a request head's arrival to the end of its response."),
-            buckets: Self.durationBuckets)
-        upstreamDuration = registry.makeValueHistogram(
-            descriptor: Self.name(
-                "upstream_duration", unit: "seconds",
-                help: "Seconds from sending a forwarded request upstream to its response head."),
-            buckets: Self.durationBuckets)
         let fetches = Self.name("token_fetches", unit: "total", help: "Token fetches that finished, by result.")
         tokenFetchSuccesses = registry.makeCounter(descriptor: fetches, labels: [("result", "success")])
         tokenFetchFailures = registry.makeCounter(descriptor: fetches, labels: [("result", "failure")])
@@ -73,7 +60,7 @@ final class ProxyMetrics: RequestObserver {
     var factory: any MetricsFactory { PrometheusMetricsFactory(registry: registry) }
 
     /// Requests counted so far.
-    var requestCounts: RequestCounts { counts.withLock { $0 } }
+    var requestCounts: RequestCounts { tallies.withLock { $0.counts } }
 
     func observe(_ record: RequestRecord) {
         // A scrape counts neither itself nor the scrapes before it.
@@ -81,24 +68,16 @@ final class ProxyMetrics: RequestObserver {
             let path = record.path
             guard path != "/-/metrics" && path != "/-/status" else { return }
         }
-        requestCounter(method: record.method, status: record.status).increment()
-        requestDuration.record(max(0, record.durationSeconds))
-        if let upstream = record.upstreamSeconds { upstreamDuration.record(max(0, upstream)) }
-        if record.replayed { replays.increment() }
-        counts.withLock { $0.add(status: record.status, replayed: record.replayed) }
-    }
-
-    private func requestCounter(method: String, status: Int) -> Prometheus.Counter {
-        let methodIndex = Self.methodIndex(method)
         // The status code; `0` when no response was sent (or the status was not a three-digit code).
-        let code = (100...999).contains(status) ? status : 0
-        return requestCounters.withLock { counters in
-            if let counter = counters[methodIndex * 1000 + code] { return counter }
-            let labels = [("method", Self.methodLabels[methodIndex]), ("code", String(code))]
-            let counter = registry.makeCounter(descriptor: Self.requests, labels: labels)
-            counters[methodIndex * 1000 + code] = counter
-            return counter
+        let code = (100...999).contains(record.status) ? record.status : 0
+        let method = Self.methodIndex(record.method)
+        tallies.withLock {
+            $0.add(
+                method: method, code: code, status: record.status, replayed: record.replayed,
+                seconds: max(0, record.durationSeconds), upstreamSeconds: record.upstreamSeconds.map { max(0, $0) },
+                bounds: Self.durationBuckets)
         }
+        if record.replayed { replays.increment() }
     }
 
     func recordTokenFetch(succeeded: Bool) {
@@ -113,7 +92,28 @@ final class ProxyMetrics: RequestObserver {
         tokenExpiry.set(to: max(0, token.secondsLeft ?? 0))
         var page: [UInt8] = []
         registry.emit(into: &page)
+        writeTallies(into: &page)
         return page
+    }
+
+    /// The request series and the duration histograms, from a copy taken under the lock.
+    private func writeTallies(into page: inout [UInt8]) {
+        let tallies = tallies.withLock { $0 }
+        if tallies.byMethod.contains(where: { !$0.isEmpty }) {
+            PrometheusText.header(Self.requestsName, help: Self.requestsHelp, type: "counter", into: &page)
+            for (method, codes) in tallies.byMethod.enumerated() {
+                let label = Self.methodLabels[method]
+                for (code, count) in codes.enumerated() where count > 0 {
+                    page += "\(Self.requestsName){method=\"\(label)\",code=\"\(code)\"} \(count)\n".utf8
+                }
+            }
+        }
+        PrometheusText.histogram(
+            Self.requestDurationName, help: Self.requestDurationHelp, tallies.requestDuration,
+            bounds: Self.durationBuckets, into: &page)
+        PrometheusText.histogram(
+            Self.upstreamDurationName, help: Self.upstreamDurationHelp, tallies.upstreamDuration,
+            bounds: Self.durationBuckets, into: &page)
     }
 
     /// The index of `method`'s label in `methodLabels`: `OTHER`'s for any method not listed.
