@@ -51,4 +51,30 @@ struct PolicyPathTests {
         }
         #expect(fast > 2000, "only \(fast) random targets reached the fast path")
     }
+
+    @Test func isTokenPathAgreesWithComparingNormalisedPaths() {
+        let plain = ["/", "/", "a", "Z", "k", "-", ".x"]
+        let special = [".", "..", "?", "//", "%2e", "%41", "%2F", "\u{E9}", "\u{212A}"]
+        var random = SplitMix64(seed: 7)
+        var targets = ["/oauth/token", "/OAUTH/Token", "/oauth/token/", "/oauth/%74oken", "/oauth/tokens", "/oauth"]
+        for _ in 0..<5_000 {
+            var target = "/"
+            for _ in 0..<random.next() % 6 {
+                let pieces = random.next() % 5 == 0 ? special : plain
+                target += pieces[Int(random.next() % UInt64(pieces.count))]
+            }
+            targets.append(target)
+        }
+        var matches = 0
+        // Token paths as configurations give them (normalised): the usual one and some of the targets'.
+        for tokenPath in ["/oauth/token"] + targets.prefix(40).map(Policy.normalizedPath) {
+            let policy = Policy(allowedHosts: [], allowedOrigins: [], tokenPath: tokenPath, maxRequestBodyBytes: 0)
+            for target in targets {
+                let expected = Policy.normalizedPath(target) == tokenPath
+                #expect(policy.isTokenPath(target) == expected, "\(target) against \(tokenPath)")
+                if expected { matches += 1 }
+            }
+        }
+        #expect(matches > 100, "only \(matches) targets named a token path")
+    }
 }

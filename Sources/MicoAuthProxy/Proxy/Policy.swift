@@ -11,7 +11,11 @@ struct Policy: Sendable {
     /// `Origin` values accepted; a request without `Origin` passes.
     var allowedOrigins: Set<String>
     /// The token endpoint's path, normalised (see `normalizedPath`); never forwarded.
-    var tokenPath: String
+    var tokenPath: String {
+        didSet { tokenPathBytes = Array(tokenPath.utf8) }
+    }
+    /// The same, as bytes.
+    private var tokenPathBytes: [UInt8]
     /// Largest request body, bytes (checked against Content-Length here, while streaming for chunked bodies).
     var maxRequestBodyBytes: UInt64
 
@@ -20,6 +24,7 @@ struct Policy: Sendable {
         allowedHostBytes = allowedHosts.map { Array($0.utf8) }
         self.allowedOrigins = allowedOrigins
         self.tokenPath = tokenPath
+        tokenPathBytes = Array(tokenPath.utf8)
         self.maxRequestBodyBytes = maxRequestBodyBytes
     }
 
@@ -53,7 +58,7 @@ struct Policy: Sendable {
         if let site = request.headers.first("Sec-Fetch-Site")?.lowercased(), site != "none", site != "same-origin" {
             return .forbidden("forbidden_fetch_site", "cross-site browser requests are refused")
         }
-        if Self.normalizedPath(request.target) == tokenPath {
+        if isTokenPath(request.target) {
             return .forbidden("forbidden_path", "the token endpoint is the proxy's own business and is never forwarded")
         }
         if case .contentLength(let length) = framing, length > maxRequestBodyBytes {
@@ -96,22 +101,7 @@ struct Policy: Sendable {
     /// saves the general path's allocations, and its answers are the same (`PolicyPathTests` compares the two).
     static func lowercasedIfAlreadyNormal(_ target: String) -> String? {
         let result: String?? = target.utf8.withContiguousStorageIfAvailable { utf8 in
-            var end = 0
-            while end < utf8.count && utf8[end] != UInt8(ascii: "?") { end += 1 }
-            // The general path splits at "?" as a Character, which a combining scalar after it would extend.
-            guard end + 1 >= utf8.count || utf8[end + 1] < 0x80 else { return nil }
-            guard end > 0, utf8[0] == UInt8(ascii: "/") else { return nil }
-            var segmentStart = 1
-            for i in 1...end {
-                if i < end && utf8[i] != UInt8(ascii: "/") {
-                    if utf8[i] >= 0x80 || utf8[i] == UInt8(ascii: "%") { return nil }
-                    continue
-                }
-                // Empty, "." and ".." segments are what normalising drops or applies; "/" alone is normal.
-                let segment = utf8[segmentStart..<i]
-                if end > 1 && segment.count <= 2 && segment.allSatisfy({ $0 == UInt8(ascii: ".") }) { return nil }
-                segmentStart = i + 1
-            }
+            guard let end = alreadyNormalPathEnd(utf8) else { return nil }
             return String(unsafeUninitializedCapacity: end) { path in
                 for i in 0..<end {
                     path[i] = ASCII.lowercased(utf8[i])
@@ -120,6 +110,39 @@ struct Policy: Sendable {
             }
         }
         return result ?? nil
+    }
+
+    /// Where the path of a target that `lowercasedIfAlreadyNormal` takes ends (its length); nil for any other.
+    private static func alreadyNormalPathEnd(_ utf8: UnsafeBufferPointer<UInt8>) -> Int? {
+        var end = 0
+        while end < utf8.count && utf8[end] != UInt8(ascii: "?") { end += 1 }
+        // The general path splits at "?" as a Character, which a combining scalar after it would extend.
+        guard end + 1 >= utf8.count || utf8[end + 1] < 0x80 else { return nil }
+        guard end > 0, utf8[0] == UInt8(ascii: "/") else { return nil }
+        var segmentStart = 1
+        for i in 1...end {
+            if i < end && utf8[i] != UInt8(ascii: "/") {
+                if utf8[i] >= 0x80 || utf8[i] == UInt8(ascii: "%") { return nil }
+                continue
+            }
+            // Empty, "." and ".." segments are what normalising drops or applies; "/" alone is normal.
+            let segment = utf8[segmentStart..<i]
+            if end > 1 && segment.count <= 2 && segment.allSatisfy({ $0 == UInt8(ascii: ".") }) { return nil }
+            segmentStart = i + 1
+        }
+        return end
+    }
+
+    /// Whether `normalizedPath(target) == tokenPath`; for a target already in normal form (the common case), without
+    /// making the normalised path (`PolicyPathTests` compares the two).
+    func isTokenPath(_ target: String) -> Bool {
+        let answer: Bool?? = target.utf8.withContiguousStorageIfAvailable { utf8 -> Bool? in
+            guard let end = Self.alreadyNormalPathEnd(utf8) else { return nil }
+            return tokenPathBytes.count == end
+                && (0..<end).allSatisfy { ASCII.lowercased(utf8[$0]) == tokenPathBytes[$0] }
+        }
+        if let known = answer ?? nil { return known }
+        return Self.decodedAndNormalizedPath(target) == tokenPath
     }
 
     /// `normalizedPath` for any target, decoding and splitting as Strings.
