@@ -3,7 +3,7 @@
 ///
 /// swift-prometheus' histograms take a lock each and add to every bucket at or above the value, and its counters
 /// were found per label pair in a dictionary: together about 1,300 instructions per proxied request (callgrind),
-/// against about 150 for this.
+/// against about 300 for this, the lock included.
 struct RequestTallies: Sendable {
     /// The status codes a series can have: `0` (no response sent) and `100...999`.
     static let codes = 1000
