@@ -241,7 +241,17 @@ struct ProxyProcessTests {
         try await idle.send("GET /-/healthy HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         _ = try await idle.read(until: "}")
         let slow = Task { try await Curl.run(["http://127.0.0.1:\(port)/v1/slow?ms=1500"]) }
-        try await Task.sleep(for: .milliseconds(500))
+        // SIGTERM once the slow request is in flight: the mock records it before it waits. (A fixed sleep was too
+        // short on a loaded machine: curl had not connected yet, and a stopping proxy accepts no one.)
+        let inFlight = ContinuousClock.now + .seconds(20)
+        while !harness.mock.requests.contains(where: { $0.target.hasPrefix("/v1/slow") })
+            && ContinuousClock.now < inFlight
+        {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(
+            harness.mock.requests.contains(where: { $0.target.hasPrefix("/v1/slow") }), "the slow request never arrived"
+        )
         kill(child.process.processIdentifier, SIGTERM)
         let idleEnd = await idle.readToEnd(timeout: 3)
         idle.close()
