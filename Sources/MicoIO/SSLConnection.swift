@@ -64,6 +64,8 @@ final class SSLConnection: @unchecked Sendable {
 
     /// The owned `SSL*`; freed in `deinit`, before `context` can release the `SSL_CTX`.
     let pointer: OpaquePointer
+    /// What the session's BIO knows about its socket (see `SocketBIO`); freed in `deinit`, after the `SSL`.
+    private let socketState: UnsafeMutablePointer<SocketBIO.State>
     /// Keeps the `SSL_CTX` alive for as long as the `SSL` exists.
     let context: TLSContext
     /// The expected peer name (clients only).
@@ -85,8 +87,16 @@ final class SSLConnection: @unchecked Sendable {
         self.pointer = pointer
         self.context = context
         self.peerName = peerName
+        socketState = .allocate(capacity: 1)
+        socketState.initialize(to: SocketBIO.State(fileDescriptor: fileDescriptor))
 
-        try check("SSL_set_fd") { SSL_set_fd($0, fileDescriptor) }
+        guard let bio = SocketBIO.make(over: socketState) else {
+            throw TLSError(
+                .configuration,
+                "BIO_new: " + OpenSSLErrorQueue.describe(OpenSSLErrorQueue.drain(), fallback: "failed"))
+        }
+        // One reference, for both directions.
+        SSL_set_bio(pointer, bio, bio)
         guard context.isClient else {
             SSL_set_accept_state(pointer)
             return
@@ -111,6 +121,8 @@ final class SSLConnection: @unchecked Sendable {
 
     deinit {
         SSL_free(pointer)
+        socketState.deinitialize(count: 1)
+        socketState.deallocate()
     }
 
     /// The SNI host name the client sent (server side), if any.
@@ -121,6 +133,21 @@ final class SSLConnection: @unchecked Sendable {
     /// Whether OpenSSL holds input not yet returned by `SSL_read` (decrypted, or raw bytes read ahead).
     var hasBufferedInput: Bool {
         SSL_has_pending(pointer) == 1
+    }
+
+    /// Whether OpenSSL's last read of the socket emptied it (see `SocketBIO`).
+    var lastReadEmptiedSocket: Bool {
+        socketState.pointee.lastReadEmptied
+    }
+
+    /// How often OpenSSL read the socket so far.
+    var socketReads: UInt64 {
+        socketState.pointee.reads
+    }
+
+    /// Input may be in the socket that no read saw: `lastReadEmptiedSocket` is false until the next read says.
+    func forgetEmptiedSocket() {
+        socketState.pointee.lastReadEmptied = false
     }
 
     /// The session to offer on a new connection to the same server, if this one's can be resumed (in TLS 1.3, once

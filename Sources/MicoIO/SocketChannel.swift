@@ -137,14 +137,17 @@ public final class SocketChannel: ByteStream, ReadinessWaiting, Sendable {
 
     /// Whether the peer has closed or reset the connection, without consuming data (a pooled
     /// connection is checked with this before reuse). Unread data also counts as "not usable".
-    public func isUsableWhileIdle() -> Bool {
+    ///
+    /// `lastReadEmptiedSocket`: whoever reads the descriptor elsewhere (OpenSSL, see `SocketBIO`) knows that its last
+    /// read took all there was; then, with no input event since, nothing came and no system call is needed.
+    public func isUsableWhileIdle(lastReadEmptiedSocket: Bool = false) -> Bool {
         let (pending, ended, readElsewhere) = readiness.state.withLock {
             ($0.inputPending, $0.inputEnded, $0.readElsewhere)
         }
         if ended { return false }
-        // No input event since the last read emptied the socket: nothing came, not even an end of stream. Only known
-        // when `read` does the reading: OpenSSL may have stopped with bytes left in the socket.
-        if !pending && !readElsewhere { return true }
+        // No input event since the last read emptied the socket: nothing came, not even an end of stream. Known when
+        // `read` does the reading, or when the reader elsewhere says its last read emptied the socket.
+        if !pending && (!readElsewhere || lastReadEmptiedSocket) { return true }
         var byte: UInt8 = 0
         let n = recv(fileDescriptor, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
         if n < 0 { return errno == EAGAIN || errno == EWOULDBLOCK }

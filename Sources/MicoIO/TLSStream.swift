@@ -102,6 +102,12 @@ public final class TLSStream: ByteStream {
         connection.withLock { $0.resumableSession }
     }
 
+    /// Whether OpenSSL's last read of the socket took all there was (see `SocketBIO`); with no input event since,
+    /// the socket is still empty.
+    public var lastReadEmptiedSocket: Bool {
+        connection.withLock { $0.lastReadEmptiedSocket }
+    }
+
     /// Whether the handshake resumed the offered session.
     public var isResumed: Bool {
         connection.withLock { $0.isResumed }
@@ -118,7 +124,7 @@ public final class TLSStream: ByteStream {
     /// `TLSError` of kind `.unexpectedEOF`: what was read may be truncated, the caller decides.
     public func read(maxBytes: Int, deadline: DispatchTime) async throws -> [UInt8] {
         precondition(maxBytes > 0, "read(maxBytes:) needs maxBytes > 0")
-        let bytes = try await drive(deadline: deadline) { $0.read(maxBytes: maxBytes) }
+        let bytes = try await drive(deadline: deadline, waitsWhenEmpty: true) { $0.read(maxBytes: maxBytes) }
         await fairness.completed()
         return bytes
     }
@@ -153,15 +159,37 @@ public final class TLSStream: ByteStream {
     /// OpenSSL reads the socket itself, so every attempt that may read begins with the transport's
     /// `beginReadAttempt()`. A write step does not (a concurrent reader owns that), unless OpenSSL asked it to read:
     /// with renegotiation off and the handshake done that does not happen, so it never races a reader.
+    ///
+    /// `waitsWhenEmpty` (reads): when OpenSSL holds no input, its last read emptied the socket and no input event came
+    /// since, the step would only find nothing (a failed `recv` and `SSL_read`); it waits for input instead. That
+    /// rests on every consumed input event being followed by a read: a step that began with the flag set and did not
+    /// read the socket (OpenSSL had enough buffered, or was writing its session tickets) makes the BIO forget that
+    /// the socket was empty, so the next step reads.
     private func drive<Value: Sendable>(
         deadline: DispatchTime,
         reading: Bool = true,
+        waitsWhenEmpty: Bool = false,
         _ step: (SSLConnection) -> SSLStep<Value>
     ) async throws -> Value {
         var readsSocket = reading
         while true {
-            if readsSocket { _ = transport.beginReadAttempt() }
-            switch connection.withLock({ step($0) }) {
+            let mayHaveInput = readsSocket ? transport.beginReadAttempt() : true
+            let outcome = connection.withLock { connection -> SSLStep<Value> in
+                if waitsWhenEmpty && !mayHaveInput && !connection.isClosed && connection.lastReadEmptiedSocket
+                    && !connection.hasBufferedInput
+                {
+                    return .wantRead
+                }
+                let readsBefore = connection.socketReads
+                let outcome = step(connection)
+                // The flag said input came, and the step did not read the socket (OpenSSL had enough buffered, or
+                // was writing): that input is still there, and no event will announce it again.
+                if mayHaveInput && readsSocket && connection.socketReads == readsBefore {
+                    connection.forgetEmptiedSocket()
+                }
+                return outcome
+            }
+            switch outcome {
             case .done(let value): return value
             case .wantRead:
                 readsSocket = true

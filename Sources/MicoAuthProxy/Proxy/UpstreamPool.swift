@@ -29,9 +29,8 @@ final class UpstreamConnection: @unchecked Sendable {
     /// Whether nothing came from the upstream since the last exchange ended: no end of stream, no stray bytes, in
     /// the socket or read ahead by TLS.
     var isUsableWhileIdle: Bool {
-        guard channel.isUsableWhileIdle() else { return false }
-        if case .tls(let tls) = stream { return !tls.hasBufferedInput }
-        return true
+        guard case .tls(let tls) = stream else { return channel.isUsableWhileIdle() }
+        return channel.isUsableWhileIdle(lastReadEmptiedSocket: tls.lastReadEmptiedSocket) && !tls.hasBufferedInput
     }
 }
 
