@@ -80,8 +80,8 @@ enum SocketBIO {
         BIO_get_data(bio).assumingMemoryBound(to: State.self)
     }
 
-    /// A BIO over `fileDescriptor` that reads and writes through `state` (which must outlive it), or nil when OpenSSL
-    /// cannot allocate one.
+    /// A BIO over `state`'s descriptor that records what it saw in `state` (which must outlive it), or nil when
+    /// OpenSSL cannot allocate one.
     static func make(over state: UnsafeMutablePointer<State>) -> OpaquePointer? {
         guard let bio = BIO_new(method) else { return nil }
         BIO_set_data(bio, state)

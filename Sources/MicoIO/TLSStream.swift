@@ -108,6 +108,11 @@ public final class TLSStream: ByteStream {
         connection.withLock { $0.lastReadEmptiedSocket }
     }
 
+    /// `lastReadEmptiedSocket` and `hasBufferedInput` under one lock, for a pooled connection's idle check.
+    public var idleReadState: (lastReadEmptiedSocket: Bool, hasBufferedInput: Bool) {
+        connection.withLock { ($0.lastReadEmptiedSocket, $0.hasBufferedInput) }
+    }
+
     /// Whether the handshake resumed the offered session.
     public var isResumed: Bool {
         connection.withLock { $0.isResumed }

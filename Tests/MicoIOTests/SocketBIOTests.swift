@@ -26,12 +26,6 @@ struct SocketBIOTests {
         return Pair(client: client, server: try await server.value, channels: channels)
     }
 
-    static func eventually(_ condition: () -> Bool) async throws -> Bool {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
-        return condition()
-    }
-
     @Test("requests and answers in turn: every read gets its answer, and each leaves the socket empty and idle")
     func pingPong() async throws {
         let pair = try await Self.tlsPair()
@@ -101,7 +95,9 @@ struct SocketBIOTests {
             } else {
                 try await pair.server.write(Array("stray".utf8), deadline: deadline)
             }
-            #expect(try await Self.eventually { !usable() }, closes ? "the peer closed" : "stray bytes came")
+            #expect(
+                try await SocketReadinessTests.eventually { !usable() }, closes ? "the peer closed" : "stray bytes came"
+            )
         }
     }
 

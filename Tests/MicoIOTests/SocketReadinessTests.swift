@@ -7,7 +7,8 @@ import Testing
 /// the timer: a cycle that `close()` and the channel's deinit must break, or every connection would leak it.
 @Suite("SocketReadiness is freed with its channel")
 struct SocketReadinessTests {
-    /// Waits up to 10 s for `isGone` (Dispatch lets go of a cancelled timer's handler on the timer's queue).
+    /// Waits up to 10 s for `isGone` (Dispatch lets go of a cancelled timer's handler on the timer's queue); other
+    /// suites use it to wait for any condition.
     static func eventually(_ isGone: () -> Bool) async throws -> Bool {
         let deadline = ContinuousClock.now + .seconds(10)
         while !isGone() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }

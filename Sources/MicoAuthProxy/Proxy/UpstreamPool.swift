@@ -30,7 +30,8 @@ final class UpstreamConnection: @unchecked Sendable {
     /// the socket or read ahead by TLS.
     var isUsableWhileIdle: Bool {
         guard case .tls(let tls) = stream else { return channel.isUsableWhileIdle() }
-        return channel.isUsableWhileIdle(lastReadEmptiedSocket: tls.lastReadEmptiedSocket) && !tls.hasBufferedInput
+        let state = tls.idleReadState
+        return channel.isUsableWhileIdle(lastReadEmptiedSocket: state.lastReadEmptiedSocket) && !state.hasBufferedInput
     }
 }
 
