@@ -78,3 +78,17 @@ struct PolicyPathTests {
         #expect(matches > 100, "only \(matches) targets named a token path")
     }
 }
+
+/// Which targets are the proxy's own (`/-/…`), compared byte for byte.
+@Suite("Admin prefix")
+struct AdminPrefixTests {
+    @Test(arguments: ["/-/", "/-/healthy", "/-/metrics?x", "/-/nope", "/-/\u{301}status", "/-//"])
+    func adminTargets(target: String) {
+        #expect(AdminEndpoints.isAdmin(target))
+    }
+
+    @Test(arguments: ["", "/", "/-", "/-?/", "//-/", "/v1/-/", "-/-/", "/%2D/", " /-/", "/\u{2011}/"])
+    func forwardedTargets(target: String) {
+        #expect(!AdminEndpoints.isAdmin(target))
+    }
+}

@@ -2,7 +2,8 @@ import Dispatch
 import MicoIO
 import Testing
 
-/// `DispatchTime.deadline(in:)` reads the coarse clock: on Dispatch's clock, at most a tick (a few ms) early.
+/// `DispatchTime.deadline(in:)` and `coarseNow()` read the coarse clock: on Dispatch's clock, at most a tick (a few ms)
+/// early. `preciseNow()` reads the clock `now()` reads.
 struct DeadlineTests {
     @Test func isOnDispatchsClockAtMostATickEarly() {
         let before = DispatchTime.now().uptimeNanoseconds
@@ -11,6 +12,23 @@ struct DeadlineTests {
         #expect(deadline <= after + 2_000_000_000)
         // Linux ticks at 100-1000 Hz: the coarse clock lags by at most 10 ms.
         #expect(deadline + 10_000_000 >= before + 2_000_000_000)
+    }
+
+    @Test func preciseNowIsDispatchsNow() {
+        for _ in 0..<1000 {
+            let before = DispatchTime.now()
+            let precise = DispatchTime.preciseNow()
+            let after = DispatchTime.now()
+            #expect(before <= precise && precise <= after)
+        }
+    }
+
+    @Test func coarseNowIsAtMostATickBehind() {
+        let before = DispatchTime.now().uptimeNanoseconds
+        let coarse = DispatchTime.coarseNow().uptimeNanoseconds
+        let after = DispatchTime.now().uptimeNanoseconds
+        #expect(coarse <= after)
+        #expect(coarse + 10_000_000 >= before)
     }
 
     @Test func farAwayOrNotANumberIsNever() {

@@ -6,6 +6,12 @@ struct AdminEndpoints: Sendable {
     static let prefix = "/-/"
     static let paths: Set<Substring> = ["/-/healthy", "/-/ready", "/-/metrics", "/-/status"]
 
+    /// Whether `target` is under ``prefix``, byte for byte (as the request line has it; `String.hasPrefix` compares
+    /// characters, so a combining mark after the second slash would make it another path, forwarded).
+    static func isAdmin(_ target: String) -> Bool {
+        target.utf8.starts(with: prefix.utf8)
+    }
+
     /// The server whose state `/-/metrics` and `/-/status` report.
     let server: ProxyServer
 

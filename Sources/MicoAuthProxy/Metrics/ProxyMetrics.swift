@@ -64,7 +64,7 @@ final class ProxyMetrics: RequestObserver {
 
     func observe(_ record: RequestRecord) {
         // A scrape counts neither itself nor the scrapes before it.
-        if record.target.hasPrefix("/-/") {
+        if AdminEndpoints.isAdmin(record.target) {
             let path = record.path
             guard path != "/-/metrics" && path != "/-/status" else { return }
         }

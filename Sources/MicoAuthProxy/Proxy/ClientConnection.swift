@@ -53,10 +53,10 @@ struct ClientConnection {
             }
             guard case .head(let request, let framing) = outcome else { break }
             membership.begin()
-            let started = DispatchTime.now()
+            let started = DispatchTime.preciseNow()
             let result = await handle(request, framing: framing, reader: &reader)
             if !observers.isEmpty {
-                let record = Self.record(request, result, seconds: started.seconds(to: .now()))
+                let record = Self.record(request, result, seconds: started.seconds(to: .preciseNow()))
                 for observer in observers { observer.observe(record) }
             }
             guard membership.end(), result.keepOpen else { break }
@@ -84,7 +84,7 @@ struct ClientConnection {
                 "refused request", metadata: ["method": "\(request.method)", "error": "\(refusal.code)"])
             return await ClientResponder.send(refusal, to: .socket(channel), request: request, bodyUnread: hasBody)
         }
-        if request.target.hasPrefix(AdminEndpoints.prefix) {
+        if AdminEndpoints.isAdmin(request.target) {
             let (head, body) = admin.response(for: request, keepAlive: request.isKeepAlive && !hasBody)
             let sentBody = request.method == "HEAD" ? [] : body
             let sent = await ClientResponder.send(head, body: sentBody, to: .socket(channel))

@@ -63,12 +63,17 @@ struct Forwarder: Sendable {
         let clientStream = client.stream
         var body = ReplayBody(limit: framing == .none ? 0 : replayBufferBytes, hasBody: framing != .none)
         var token: AccessToken
-        do {
-            token = try await tokens.token(waitSeconds: timeouts.tokenWait)
-        } catch {
-            return await ClientResponder.send(
-                .tokenUnavailable(error.message, retryAfter: error.retryAfterSeconds),
-                to: clientStream, request: request, bodyUnread: !body.consumed)
+        if let held = tokens.currentValidToken() {
+            // The usual case, without the async call's frame (`token(waitSeconds:)` returns the same token).
+            token = held
+        } else {
+            do {
+                token = try await tokens.token(waitSeconds: timeouts.tokenWait)
+            } catch {
+                return await ClientResponder.send(
+                    .tokenUnavailable(error.message, retryAfter: error.retryAfterSeconds),
+                    to: clientStream, request: request, bodyUnread: !body.consumed)
+            }
         }
         var replayedAfter401 = false
         var retriedStale = false
@@ -102,7 +107,7 @@ struct Forwarder: Sendable {
             }
 
             // Send the head and the body (streamed from the client the first time, from the copy after that).
-            let sentAt = DispatchTime.now()
+            let sentAt = DispatchTime.preciseNow()
             var sendFailure: (any Error)?
             var head = upstreamHead(for: request, framing: framing, token: token, hopByHop: requestHopByHop)
             do {
@@ -145,7 +150,7 @@ struct Forwarder: Sendable {
                     failure = error
                 }
             }
-            let respondedAt = DispatchTime.now()
+            let respondedAt = DispatchTime.preciseNow()
             guard let (responseHead, responseFraming) = response else {
                 connection.close()
                 let error = failure ?? HTTPReadError.truncatedHead

@@ -13,7 +13,7 @@ final class UpstreamConnection: @unchecked Sendable {
     /// When the full TLS handshake behind this connection's keys was made (on the pool's clock): its own, or, for a
     /// resumed session, the one that session goes back to.
     var sessionOrigin: DispatchTime = .now()
-    var lastUsed: DispatchTime = .now()
+    var lastUsed: DispatchTime = .coarseNow()
     /// How many exchanges used this connection before the current one.
     var reuseCount = 0
     /// Whether the pool took this connection's TLS session for new connections to resume.
@@ -98,7 +98,7 @@ final class UpstreamPool: Sendable {
     func acquire(fresh: Bool = false) async throws -> UpstreamConnection {
         let loop = IOLoop.current
         while !fresh, let candidate = idle.withLock({ Self.take(from: &$0, on: loop) }) {
-            let age = Double(DispatchTime.now().uptimeNanoseconds - candidate.lastUsed.uptimeNanoseconds) / 1e9
+            let age = candidate.lastUsed.seconds(to: .coarseNow())
             if age < idleTimeout && candidate.isUsableWhileIdle {
                 candidate.reuseCount += 1
                 return candidate
@@ -134,7 +134,7 @@ final class UpstreamPool: Sendable {
 
     /// Returns a connection whose last exchange ended cleanly.
     private func release(_ connection: UpstreamConnection) {
-        connection.lastUsed = .now()
+        connection.lastUsed = .coarseNow()
         if !connection.sessionTaken, case .tls(let tls) = connection.stream, let taken = tls.resumableSession {
             // Kept for the connections this pool opens next (nginx's proxy_ssl_session_reuse): a burst of new
             // connections then costs a resumption each, not a full handshake with a certificate check.

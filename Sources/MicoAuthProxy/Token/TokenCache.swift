@@ -79,7 +79,8 @@ public final class TokenCache: Sendable {
         return try result.get()
     }
 
-    /// The held token if it is valid now; never waits, never fetches. For readiness checks.
+    /// The held token if it is valid now; never waits, never fetches. For readiness checks, and for the forwarder,
+    /// which calls ``token(waitSeconds:)`` only when this is nil.
     public func currentValidToken() -> AccessToken? {
         storage.withLock { $0.state.servableToken(at: clock.now()) }
     }
