@@ -2,6 +2,7 @@
 #include "CMicoSystem.h"
 
 #include <malloc.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
 #include <sys/prctl.h>
@@ -39,6 +40,10 @@ int CMicoSystem_affinity_cpu_count(void) {
 
 void CMicoSystem_return_freed_memory(void) {
     malloc_trim(0);
+}
+
+int CMicoSystem_set_thread_name(const char *name) {
+    return pthread_setname_np(pthread_self(), name);
 }
 
 static __thread unsigned char thread_read_buffer[CMICO_THREAD_READ_BUFFER_SIZE];

@@ -3,53 +3,51 @@ import Dispatch
 import Glibc
 import Synchronization
 
-/// A serial Dispatch queue that runs the tasks serving connections and delivers their sockets' readiness.
+/// A thread of its own that runs the tasks serving connections and delivers their sockets' readiness.
 ///
 /// Each loop owns an epoll instance in which its sockets are registered once, edge-triggered, when they are made,
-/// and one Dispatch read source that watches that epoll descriptor. A connection's task prefers its loop as
-/// executor (`Task(executorPreference:)`, see `spawn`), so a task resumed by a readiness event runs on the loop too.
+/// and one thread that waits in `epoll_wait` on it, as an nginx worker does. A connection's task prefers its loop
+/// as executor (`Task(executorPreference:)`, see `spawn`), so a task resumed by a readiness event runs on the
+/// loop's thread, right after the event.
 ///
-/// The loop drains in rounds on its queue: take every ready event in one `epoll_wait` (resuming the tasks that
-/// wait for them), run every job the tasks enqueued, and again, until a round finds nothing; only then does it go
-/// back to Dispatch and wait for the source to fire. Jobs enqueued while a drain runs join it without a
-/// `dispatch_async`. A drain that did work lingers up to a millisecond in `epoll_wait` when it runs out of it,
-/// since under load the next event is that close: it then wakes the loop's thread directly, instead of Dispatch's
-/// manager thread, which would wake a worker thread (two scheduler hops, each a chance to wait behind other
-/// processes: the tail latency of a loaded machine). A job enqueued from another thread ends the linger through an
-/// eventfd. So under load, most requests cost no Dispatch wake-up at all.
+/// The thread runs in rounds: take every ready event in one `epoll_wait` (resuming the tasks that wait for them),
+/// run every job the tasks enqueued, and again; a round that finds neither blocks in `epoll_wait` until an event
+/// comes. A job enqueued from another thread (a deadline timer, the listener, another loop) while it blocks wakes
+/// it through an eventfd in the epoll set.
 ///
 /// Why not a Dispatch source per socket: a profile of the proxy under load showed that on Linux every source event
 /// goes through Dispatch's manager thread twice (the event, then re-arming the source), and the resumed task then
-/// waited for a thread of the cooperative pool: thread switches were the largest single cost.
+/// waited for a thread of the cooperative pool: thread switches were the largest single cost. Why not one Dispatch
+/// source on the epoll descriptor, drained on a serial queue (how the loops ran before): a drain that ran out of
+/// work gave its thread back, and the next event came through Dispatch's manager thread to whichever worker thread
+/// was free, so one loop ran on three or more threads in turn. A thread that stays costs less CPU per request (see
+/// README, Performance, item 14).
+///
+/// The loop's `queue` (Dispatch) runs its sockets' deadline timers; they resume their tasks through `enqueue`.
 ///
 /// There is one loop per core the process may run on; new connections are spread over them in turn.
 public final class IOLoop: TaskExecutor, Sendable {
     private struct Jobs {
         var pending: [UnownedJob] = []
-        /// A drain runs or is scheduled on the queue: it picks up new jobs and events.
-        var draining = false
-        /// The drain waits in `epoll_wait`: a new job must wake it.
-        var lingering = false
+        /// The loop's thread blocks in `epoll_wait`: a new job must wake it.
+        var waiting = false
     }
-
-    private enum EnqueueAction { case none, startDrain, wake }
 
     /// The epoll token of the loop's own eventfd (sockets get tokens from 1).
     fileprivate static let wakeToken: UInt64 = 0
 
-    /// The queue that runs this loop's jobs and delivers its events.
+    /// The queue the deadline timers of this loop's sockets fire on.
     public let queue: DispatchQueue
     private let epollDescriptor: Int32
-    /// An eventfd in the epoll set: written to end a drain's linger when a job comes from another thread.
+    /// An eventfd in the epoll set: written to wake the loop's thread when a job comes while it blocks.
     private let wakeDescriptor: Int32
     /// The registered sockets' readiness, by the token their epoll events carry.
     private let registrations = Mutex<[UInt64: SocketReadiness]>([:])
     private let nextToken = Atomic<UInt64>(1)
     private let jobs = Mutex(Jobs())
-    private let drainer: Drainer
 
     private init(index: Int) {
-        queue = DispatchQueue(label: "mico.loop.\(index)")
+        queue = DispatchQueue(label: "mico.loop.\(index).timers")
         epollDescriptor = epoll_create1(Int32(EPOLL_CLOEXEC))
         precondition(epollDescriptor >= 0, "epoll_create1 failed: errno \(errno)")
         wakeDescriptor = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
@@ -58,37 +56,20 @@ public final class IOLoop: TaskExecutor, Sendable {
         event.events = EPOLLIN.rawValue
         event.data.u64 = Self.wakeToken
         precondition(epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, wakeDescriptor, &event) == 0, "epoll_ctl: \(errno)")
-        drainer = Drainer(epollDescriptor: epollDescriptor)
-        drainer.start(self)
+        LoopThread.start(LoopThread(loop: self, epollDescriptor: epollDescriptor), name: "mico-loop-\(index)")
     }
 
     // MARK: TaskExecutor
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        let action = jobs.withLock { jobs -> EnqueueAction in
+        let wake = jobs.withLock { jobs -> Bool in
             jobs.pending.append(job)
-            if !jobs.draining {
-                jobs.draining = true
-                return .startDrain
-            }
-            guard jobs.lingering else { return .none }
-            jobs.lingering = false
-            return .wake
+            guard jobs.waiting else { return false }
+            jobs.waiting = false
+            return true
         }
-        switch action {
-        case .none: break
-        case .startDrain: queue.async { self.drainer.drain(self) }
-        case .wake: _ = eventfd_write(wakeDescriptor, 1)
-        }
-    }
-
-    /// Marks a drain as running unless one already runs or is scheduled (on the source's event).
-    fileprivate func beginDrain() -> Bool {
-        jobs.withLock { jobs in
-            defer { jobs.draining = true }
-            return !jobs.draining
-        }
+        if wake { _ = eventfd_write(wakeDescriptor, 1) }
     }
 
     /// Swaps the pending jobs for `spare` (an empty array with capacity).
@@ -96,26 +77,17 @@ public final class IOLoop: TaskExecutor, Sendable {
         jobs.withLock { swap(&$0.pending, &spare) }
     }
 
-    /// Marks the drain as lingering unless jobs came meanwhile.
-    fileprivate func beginLinger() -> Bool {
+    /// Marks the loop's thread as about to block unless jobs came meanwhile.
+    fileprivate func beginWait() -> Bool {
         jobs.withLock { jobs in
             guard jobs.pending.isEmpty else { return false }
-            jobs.lingering = true
+            jobs.waiting = true
             return true
         }
     }
 
-    fileprivate func endLinger() {
-        jobs.withLock { $0.lingering = false }
-    }
-
-    /// Ends a drain unless jobs came meanwhile.
-    fileprivate func endDrain() -> Bool {
-        jobs.withLock { jobs in
-            guard jobs.pending.isEmpty else { return false }
-            jobs.draining = false
-            return true
-        }
+    fileprivate func endWait() {
+        jobs.withLock { $0.waiting = false }
     }
 
     // MARK: Loops
@@ -175,7 +147,7 @@ public final class IOLoop: TaskExecutor, Sendable {
         registrations.withLock { _ = $0.removeValue(forKey: token) }
     }
 
-    /// Delivers a batch of events (on `queue`). `sockets` is scratch space, empty on entry and on return, kept by the
+    /// Delivers a batch of events (on the loop's thread). `sockets` is scratch space, empty on entry and on return, kept by the
     /// caller so that a batch allocates nothing.
     fileprivate func deliver(
         _ events: UnsafeBufferPointer<epoll_event>, using sockets: inout [(SocketReadiness, UInt32)]
@@ -203,43 +175,64 @@ public final class IOLoop: TaskExecutor, Sendable {
     }
 }
 
-/// Runs a loop's drains (see ``IOLoop``).
-// @unchecked Sendable: `events` (the buffer epoll_wait fills), `spare`, `ready` and `source` are touched only on the
-// loop's serial queue (`source` is set in `start`, before the source is resumed).
-private final class Drainer: @unchecked Sendable {
+/// A loop's thread (see ``IOLoop``).
+// @unchecked Sendable: once `start` has handed it over, only the loop's thread touches `events`, `spare` and `ready`
+// (`loop` and `epollDescriptor` never change).
+private final class LoopThread: @unchecked Sendable {
     private static let batch = 128
-    /// Rounds in one go before other work on the queue (the sockets' timers) gets a turn.
-    private static let roundsPerTurn = 64
-    /// How long a drain that did work waits for more in `epoll_wait` before it gives the thread back, milliseconds.
-    private static let lingerMilliseconds: Int32 = 1
+    private let loop: IOLoop
     private let epollDescriptor: Int32
-    private var source: (any DispatchSourceRead)?
-    private let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: Drainer.batch)
+    private let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: LoopThread.batch)
     private var spare: [UnownedJob] = []
     /// The sockets of a batch of events, between taking them under the registrations lock and waking their waiters.
     private var ready: [(SocketReadiness, UInt32)] = []
 
-    init(epollDescriptor: Int32) {
+    init(loop: IOLoop, epollDescriptor: Int32) {
+        self.loop = loop
         self.epollDescriptor = epollDescriptor
-        ready.reserveCapacity(Drainer.batch)
+        ready.reserveCapacity(LoopThread.batch)
     }
 
-    /// The loops live as long as the process; so does their drainer.
-    func start(_ loop: IOLoop) {
-        let source = DispatchSource.makeReadSource(fileDescriptor: epollDescriptor, queue: loop.queue)
-        source.setEventHandler { [unowned loop] in
-            if loop.beginDrain() { self.drain(loop) }
+    /// Starts `thread`, detached, with every signal blocked. The process takes its signals through Dispatch signal
+    /// sources (a signalfd that Dispatch's manager thread reads); one that lands on a thread not blocking it goes
+    /// through Dispatch's handler, which blocks it there and sends it on to the manager thread. Blocked from the
+    /// start, none lands here, and `epoll_wait` is never interrupted. The loops live as long as the process; so do
+    /// their threads.
+    static func start(_ thread: LoopThread, name: String) {
+        let handover = Unmanaged.passRetained(Handover(thread: thread, name: name)).toOpaque()
+        var all = sigset_t()
+        var previous = sigset_t()
+        sigfillset(&all)
+        pthread_sigmask(SIG_SETMASK, &all, &previous)
+        var handle = pthread_t()
+        let created = pthread_create(
+            &handle, nil,
+            { argument in
+                let handover = Unmanaged<Handover>.fromOpaque(argument!).takeRetainedValue()
+                _ = CMicoSystem_set_thread_name(handover.name)
+                handover.thread.run()
+            }, handover)
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
+        precondition(created == 0, "pthread_create failed: \(created)")
+        pthread_detach(handle)
+    }
+
+    /// What `start` hands the new thread.
+    private final class Handover {
+        let thread: LoopThread
+        let name: String
+
+        init(thread: LoopThread, name: String) {
+            self.thread = thread
+            self.name = name
         }
-        self.source = source
-        source.resume()
     }
 
-    /// Rounds of events and jobs until one finds neither (on the loop's queue, with the loop's drain begun).
-    func drain(_ loop: IOLoop) {
+    /// Rounds of events and jobs; a round that finds neither blocks in `epoll_wait`. Never returns.
+    private func run() -> Never {
         let executor = loop.asUnownedTaskExecutor()
-        var busy = false
-        for _ in 0..<Self.roundsPerTurn {
-            var delivered = poll(loop, timeout: 0)
+        while true {
+            let delivered = poll(timeout: 0)
             var batch: [UnownedJob] = []
             swap(&batch, &spare)
             loop.takeJobs(&batch)
@@ -249,34 +242,26 @@ private final class Drainer: @unchecked Sendable {
             let idle = delivered == 0 && batch.isEmpty
             batch.removeAll(keepingCapacity: true)
             spare = batch
-            guard idle else {
-                busy = true
-                continue
+            if idle, loop.beginWait() {
+                _ = poll(timeout: -1)
+                loop.endWait()
             }
-            if busy, loop.beginLinger() {
-                busy = false
-                delivered = poll(loop, timeout: Self.lingerMilliseconds)
-                loop.endLinger()
-                if delivered > 0 { continue }
-            }
-            if loop.endDrain() { return }
         }
-        loop.queue.async { self.drain(loop) }
     }
 
-    /// Takes the ready events, waiting up to `timeout` milliseconds for the first, and delivers them; returns how
-    /// many.
-    private func poll(_ loop: IOLoop, timeout: Int32) -> Int {
+    /// Takes the ready events, waiting up to `timeout` milliseconds (-1: until one comes) for the first, and
+    /// delivers them; returns how many.
+    private func poll(timeout: Int32) -> Int {
         var delivered = 0
         var timeout = timeout
         while true {
-            let count = epoll_wait(epollDescriptor, events.baseAddress, Int32(Drainer.batch), timeout)
+            let count = epoll_wait(epollDescriptor, events.baseAddress, Int32(LoopThread.batch), timeout)
             timeout = 0
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { return delivered }
             loop.deliver(UnsafeBufferPointer(rebasing: events[0..<Int(count)]), using: &ready)
             delivered += Int(count)
-            guard count == Drainer.batch else { return delivered }
+            guard count == LoopThread.batch else { return delivered }
         }
     }
 }

@@ -28,6 +28,10 @@ void CMicoSystem_return_freed_memory(void);
 /// CPU_COUNT of sched_getaffinity(0, …): the CPUs this process may run on; -1 on failure.
 int CMicoSystem_affinity_cpu_count(void);
 
+/// pthread_setname_np(pthread_self(), name): the calling thread's name as ps, top and /proc show it (at most 15
+/// bytes; a longer name is refused with ERANGE).
+int CMicoSystem_set_thread_name(const char *name);
+
 /// The size of `CMicoSystem_thread_read_buffer()`.
 #define CMICO_THREAD_READ_BUFFER_SIZE 8192
 
