@@ -42,6 +42,10 @@ void CMicoSystem_return_freed_memory(void) {
     malloc_trim(0);
 }
 
+int CMicoSystem_mallopt(int param, int value) {
+    return mallopt(param, value);
+}
+
 int CMicoSystem_set_thread_name(const char *name) {
     return pthread_setname_np(pthread_self(), name);
 }

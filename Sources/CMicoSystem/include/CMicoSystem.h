@@ -4,6 +4,7 @@
 // Linux calls that Swift cannot import: variadic functions and declarations behind _GNU_SOURCE; and C
 // thread-local storage, which Swift cannot declare. One shim, one C call or variable, no logic.
 
+#include <malloc.h>
 #include <sys/types.h>
 
 // epoll and eventfd (used by MicoIO's IOLoop): Glibc's Swift module does not include these headers.
@@ -24,6 +25,9 @@ int CMicoSystem_peer_credentials(int fd, uid_t *uid, gid_t *gid);
 
 /// malloc_trim(0): gives free heap pages of every arena back to the system.
 void CMicoSystem_return_freed_memory(void);
+
+/// mallopt(param, value), for M_TRIM_THRESHOLD and M_MMAP_THRESHOLD (from <malloc.h>): 1 on success.
+int CMicoSystem_mallopt(int param, int value);
 
 /// CPU_COUNT of sched_getaffinity(0, …): the CPUs this process may run on; -1 on failure.
 int CMicoSystem_affinity_cpu_count(void);
