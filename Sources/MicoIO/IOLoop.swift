@@ -10,10 +10,10 @@ import Synchronization
 /// as executor (`Task(executorPreference:)`, see `spawn`), so a task resumed by a readiness event runs on the
 /// loop's thread, right after the event.
 ///
-/// The thread runs in rounds: take every ready event in one `epoll_wait` (resuming the tasks that wait for them),
-/// run every job the tasks enqueued, and again; a round that finds neither blocks in `epoll_wait` until an event
-/// comes. A job enqueued from another thread (a deadline timer, the listener, another loop) while it blocks wakes
-/// it through an eventfd in the epoll set.
+/// The thread runs in rounds: run the jobs the tasks enqueued, then take every ready event in one `epoll_wait`
+/// (resuming the tasks that wait for them), which blocks until an event comes when no job is pending. A job
+/// enqueued from another thread (a deadline timer, the listener, another loop) while it blocks wakes it through an
+/// eventfd in the epoll set.
 ///
 /// Why not a Dispatch source per socket: a profile of the proxy under load showed that on Linux every source event
 /// goes through Dispatch's manager thread twice (the event, then re-arming the source), and the resumed task then
@@ -228,40 +228,38 @@ private final class LoopThread: @unchecked Sendable {
         }
     }
 
-    /// Rounds of events and jobs; a round that finds neither blocks in `epoll_wait`. Never returns.
+    /// Rounds of jobs and events, one `epoll_wait` each: blocking when no job is pending (it returns at once when
+    /// events are ready), only looking when one is, so that a busy loop's events and jobs take turns. Never returns.
     private func run() -> Never {
         let executor = loop.asUnownedTaskExecutor()
         while true {
-            let delivered = poll(timeout: 0)
             var batch: [UnownedJob] = []
             swap(&batch, &spare)
             loop.takeJobs(&batch)
             for job in batch {
                 job.runSynchronously(on: executor)
             }
-            let idle = delivered == 0 && batch.isEmpty
             batch.removeAll(keepingCapacity: true)
             spare = batch
-            if idle, loop.beginWait() {
-                _ = poll(timeout: -1)
-                loop.endWait()
-            }
+            poll(blocking: loop.beginWait())
         }
     }
 
-    /// Takes the ready events, waiting up to `timeout` milliseconds (-1: until one comes) for the first, and
-    /// delivers them; returns how many.
-    private func poll(timeout: Int32) -> Int {
-        var delivered = 0
-        var timeout = timeout
+    /// Takes the ready events, waiting for the first when `blocking` (the loop's wait begun), and delivers them.
+    private func poll(blocking: Bool) {
+        var timeout: Int32 = blocking ? -1 : 0
         while true {
             let count = epoll_wait(epollDescriptor, events.baseAddress, Int32(LoopThread.batch), timeout)
+            if timeout != 0 {
+                // Before delivering: the jobs that delivering enqueues run next on this thread and need no wake-up
+                // (with the wait still marked, each would write the eventfd, and the next round read it back).
+                loop.endWait()
+            }
             timeout = 0
             if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { return delivered }
+            guard count > 0 else { return }
             loop.deliver(UnsafeBufferPointer(rebasing: events[0..<Int(count)]), using: &ready)
-            delivered += Int(count)
-            guard count == LoopThread.batch else { return delivered }
+            guard count == LoopThread.batch else { return }
         }
     }
 }
