@@ -71,7 +71,10 @@ struct ProxyErrorTests {
 
     @Test("upstream refusing connections: 502 connection_refused")
     func upstreamRefused() async throws {
-        let closedPort = try freePort()
+        // Reserved, not just found free: a port from `freePort` was once taken meanwhile by another test's mock API,
+        // which then answered this test's request (200) and saw a request it did not expect (CI at 0f20e53).
+        let (reservation, closedPort) = try reservePort(reusable: false)
+        defer { close(reservation) }
         let harness = try await ProxyHarness.start(configure: { configuration, mockPort in
             configuration.upstream = HTTPURL(scheme: "http", host: "127.0.0.1", port: closedPort)
             configuration.tokenURL = HTTPURL(scheme: "https", host: "localhost", port: mockPort, path: "/oauth/token")
