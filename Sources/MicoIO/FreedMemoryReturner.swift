@@ -8,7 +8,7 @@ import Dispatch
 /// clients after its load runs against 40 MiB on a fresh process. Trimming walks the free lists of every arena and
 /// returns whole free pages; every few seconds it costs next to nothing.
 ///
-/// Between trims, `free` keeps what it frees (see ``keepFreedMemoryUntilTrimmed()``).
+/// Between trims, `free` keeps up to 1 MiB free at the top of each arena (see ``keepFreedMemoryUntilTrimmed()``).
 // @unchecked Sendable: `timer` is set once in `init` and only cancelled afterwards (cancel is thread-safe).
 public final class FreedMemoryReturner: @unchecked Sendable {
     /// The free memory an arena may hold at its top before `free` gives it back, and the size from which an

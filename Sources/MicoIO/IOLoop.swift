@@ -3,7 +3,7 @@ import Dispatch
 import Glibc
 import Synchronization
 
-/// A thread of its own that runs the tasks serving connections and delivers their sockets' readiness.
+/// An event loop on a thread of its own: it runs the tasks serving connections and delivers their sockets' readiness.
 ///
 /// Each loop owns an epoll instance in which its sockets are registered once, edge-triggered, when they are made,
 /// and one thread that waits in `epoll_wait` on it, as an nginx worker does. A connection's task prefers its loop
@@ -56,7 +56,7 @@ public final class IOLoop: TaskExecutor, Sendable {
         event.events = EPOLLIN.rawValue
         event.data.u64 = Self.wakeToken
         precondition(epoll_ctl(epollDescriptor, EPOLL_CTL_ADD, wakeDescriptor, &event) == 0, "epoll_ctl: \(errno)")
-        LoopThread.start(LoopThread(loop: self, epollDescriptor: epollDescriptor), name: "mico-loop-\(index)")
+        LoopThread(loop: self, epollDescriptor: epollDescriptor, name: "mico-loop-\(index)").start()
     }
 
     // MARK: TaskExecutor
@@ -147,8 +147,8 @@ public final class IOLoop: TaskExecutor, Sendable {
         registrations.withLock { _ = $0.removeValue(forKey: token) }
     }
 
-    /// Delivers a batch of events (on the loop's thread). `sockets` is scratch space, empty on entry and on return, kept by the
-    /// caller so that a batch allocates nothing.
+    /// Delivers a batch of events (on the loop's thread). `sockets` is scratch space, empty on entry and on return,
+    /// kept by the caller so that a batch allocates nothing.
     fileprivate func deliver(
         _ events: UnsafeBufferPointer<epoll_event>, using sockets: inout [(SocketReadiness, UInt32)]
     ) {
@@ -177,29 +177,32 @@ public final class IOLoop: TaskExecutor, Sendable {
 
 /// A loop's thread (see ``IOLoop``).
 // @unchecked Sendable: once `start` has handed it over, only the loop's thread touches `events`, `spare` and `ready`
-// (`loop` and `epollDescriptor` never change).
+// (`loop`, `epollDescriptor` and `name` never change).
 private final class LoopThread: @unchecked Sendable {
     private static let batch = 128
     private let loop: IOLoop
     private let epollDescriptor: Int32
+    /// The thread's name, as `ps` and `/proc` show it.
+    private let name: String
     private let events = UnsafeMutableBufferPointer<epoll_event>.allocate(capacity: LoopThread.batch)
     private var spare: [UnownedJob] = []
     /// The sockets of a batch of events, between taking them under the registrations lock and waking their waiters.
     private var ready: [(SocketReadiness, UInt32)] = []
 
-    init(loop: IOLoop, epollDescriptor: Int32) {
+    init(loop: IOLoop, epollDescriptor: Int32, name: String) {
         self.loop = loop
         self.epollDescriptor = epollDescriptor
+        self.name = name
         ready.reserveCapacity(LoopThread.batch)
     }
 
-    /// Starts `thread`, detached, with every signal blocked. The process takes its signals through Dispatch signal
+    /// Starts the thread, detached, with every signal blocked. The process takes its signals through Dispatch signal
     /// sources (a signalfd that Dispatch's manager thread reads); one that lands on a thread not blocking it goes
     /// through Dispatch's handler, which blocks it there and sends it on to the manager thread. Blocked from the
     /// start, none lands here, and `epoll_wait` is never interrupted. The loops live as long as the process; so do
     /// their threads.
-    static func start(_ thread: LoopThread, name: String) {
-        let handover = Unmanaged.passRetained(Handover(thread: thread, name: name)).toOpaque()
+    func start() {
+        let handover = Unmanaged.passRetained(self).toOpaque()
         var all = sigset_t()
         var previous = sigset_t()
         sigfillset(&all)
@@ -208,24 +211,13 @@ private final class LoopThread: @unchecked Sendable {
         let created = pthread_create(
             &handle, nil,
             { argument in
-                let handover = Unmanaged<Handover>.fromOpaque(argument!).takeRetainedValue()
-                _ = CMicoSystem_set_thread_name(handover.name)
-                handover.thread.run()
+                let thread = Unmanaged<LoopThread>.fromOpaque(argument!).takeRetainedValue()
+                _ = CMicoSystem_set_thread_name(thread.name)
+                thread.run()
             }, handover)
         pthread_sigmask(SIG_SETMASK, &previous, nil)
         precondition(created == 0, "pthread_create failed: \(created)")
         pthread_detach(handle)
-    }
-
-    /// What `start` hands the new thread.
-    private final class Handover {
-        let thread: LoopThread
-        let name: String
-
-        init(thread: LoopThread, name: String) {
-            self.thread = thread
-            self.name = name
-        }
     }
 
     /// Rounds of jobs and events, one `epoll_wait` each: blocking when no job is pending (it returns at once when

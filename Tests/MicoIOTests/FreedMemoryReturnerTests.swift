@@ -10,11 +10,7 @@ import Testing
 struct FreedMemoryReturnerTests {
     /// Minor page faults of the calling thread so far (`minflt`, field 10 of `/proc/thread-self/stat`).
     static func threadPageFaults() -> Int {
-        guard let file = fopen("/proc/thread-self/stat", "r") else { return -1 }
-        defer { fclose(file) }
-        var buffer = [UInt8](repeating: 0, count: 1024)
-        let count = fread(&buffer, 1, buffer.count, file)
-        let text = String(decoding: buffer[0..<count], as: UTF8.self)
+        let text = threadSelfFile("stat")
         // The name (field 2) is in parentheses and may hold spaces: count from the last ")".
         guard let close = text.lastIndex(of: ")") else { return -1 }
         let fields = text[text.index(after: close)...].split(separator: " ")

@@ -23,25 +23,14 @@ struct IOLoopThreadTests {
         var link = [CChar](repeating: 0, count: 256)
         let length = readlink("/proc/thread-self", &link, link.count - 1)
         if length > 0 { info.id = String(decoding: link[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
-        info.name = file("/proc/thread-self/comm").trimmingCharacters(in: "\n")
-        let status = file("/proc/thread-self/status").split(separator: "\n")
-        if let line = status.first(where: { $0.hasPrefix("SigBlk:") }) {
-            info.blockedSignals = UInt64(
-                String(line.dropFirst("SigBlk:".count)).trimmingCharacters(in: " \t"), radix: 16)
+        info.name = threadSelfFile("comm").split(separator: "\n").first.map(String.init) ?? ""
+        let status = threadSelfFile("status").split(separator: "\n")
+        if let line = status.first(where: { $0.hasPrefix("SigBlk:") }),
+            let mask = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).last
+        {
+            info.blockedSignals = UInt64(mask, radix: 16)
         }
         return info
-    }
-
-    static func file(_ path: String) -> String {
-        guard let handle = fopen(path, "r") else { return "" }
-        defer { fclose(handle) }
-        var bytes: [UInt8] = []
-        while true {
-            let c = fgetc(handle)
-            if c == EOF { break }
-            bytes.append(UInt8(truncatingIfNeeded: c))
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The thread that runs a task spawned on `loop`.
@@ -102,14 +91,5 @@ struct IOLoopThreadTests {
                 #expect((thread.blockedSignals ?? 0) & bit != 0, "signal \(signal) is not blocked on \(thread.id)")
             }
         }
-    }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in characters: String) -> String {
-        var slice = Substring(self)
-        while let first = slice.first, characters.contains(first) { slice = slice.dropFirst() }
-        while let last = slice.last, characters.contains(last) { slice = slice.dropLast() }
-        return String(slice)
     }
 }
